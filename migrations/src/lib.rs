@@ -1,0 +1,34 @@
+//! herald's database schema, as sea-orm migrations: one file per change,
+//! each with `up` and `down`, run on SQLite and PostgreSQL alike.
+//!
+//! Conventions shared by every table:
+//! - Timestamps are `BIGINT` milliseconds since the Unix epoch (UTC), in
+//!   columns named `*_at` or `ts`. One integer type sorts, indexes and
+//!   compares the same on both backends and keeps the event table compact.
+//! - Structured extras (user attributes, campaign specs, model parameters)
+//!   are JSON stored as `TEXT`; opaque model blobs are binary.
+//! - Ids coming from the customer (users, items) are strings; ids herald
+//!   creates (devices, campaigns, runs, outbox rows) are integers.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261128_000001_people;
+mod m20261128_000002_models;
+mod m20261128_000003_campaigns;
+mod m20261128_000004_feedback;
+mod util;
+
+/// The ordered list of migrations applied by `herald migrate`.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261128_000001_people::Migration),
+            Box::new(m20261128_000002_models::Migration),
+            Box::new(m20261128_000003_campaigns::Migration),
+            Box::new(m20261128_000004_feedback::Migration),
+        ]
+    }
+}

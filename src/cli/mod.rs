@@ -1,0 +1,83 @@
+//! The command line: parse arguments (clap), load the layered settings,
+//! open the store and hand off to the stage that does the work. Every
+//! command takes `--config FILE` and `--database URL`. A user error ends
+//! with exit code 1 and one line naming what to fix; clap's usage errors
+//! exit with 2.
+
+mod gen_data;
+mod import;
+mod progress;
+
+use crate::config::{self, Settings};
+use crate::store::Store;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// herald: push-notification campaigns, from segments to feedback.
+#[derive(Debug, Parser)]
+#[command(name = "herald", version, about, long_about = None)]
+pub struct Cli {
+    /// A settings file layered over config/default.toml and config/$HERALD_ENV.toml.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The database URL (overrides every other setting), e.g. sqlite://herald.db?mode=rwc.
+    #[arg(long, global = true, value_name = "URL")]
+    pub database: Option<String>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply the database migrations (or revert them all with --down).
+    Migrate {
+        /// Revert every migration instead (drops herald's tables).
+        #[arg(long)]
+        down: bool,
+    },
+    /// Import users, items, events or devices from CSV or JSON Lines.
+    Import(import::ImportArgs),
+    /// Write a synthetic shop (users, items, events, devices and the hidden truth).
+    GenData(gen_data::GenDataArgs),
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = load_settings(&cli)?;
+    match cli.command {
+        Command::Migrate { down } => migrate(&settings, down).await,
+        Command::Import(args) => import::run(&settings, args).await,
+        Command::GenData(args) => gen_data::run(args),
+    }
+}
+
+fn load_settings(cli: &Cli) -> anyhow::Result<Settings> {
+    let options = config::LoadOptions::from_process(cli.config.clone(), cli.database.clone());
+    Ok(config::load(&options)?)
+}
+
+/// Opens the store named by the settings and brings its schema up to date.
+pub(crate) async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
+    let store = Store::connect(
+        settings.database.url.expose(),
+        settings.database.max_connections.get(),
+    )
+    .await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+async fn migrate(settings: &Settings, down: bool) -> anyhow::Result<()> {
+    let store = Store::connect(settings.database.url.expose(), 1).await?;
+    if down {
+        store.migrate_down().await?;
+        println!("reverted every migration on {}", settings.database.url);
+    } else {
+        store.migrate().await?;
+        println!("migrations applied on {}", settings.database.url);
+    }
+    store.close().await;
+    Ok(())
+}

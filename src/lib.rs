@@ -1,0 +1,17 @@
+//! herald: a push-notification campaign orchestrator.
+//!
+//! ```text
+//!   import / event API ──► store ◄──────────────────────────── feedback
+//!   (users, items, events,   │  (sea-orm: SQLite default, PostgreSQL)   ▲
+//!    devices)                ▼                                          │
+//!   scheduler tick ──► campaign run: audience → rank → plan → render → dispatch
+//! ```
+//!
+//! Modules are declared in data-flow order. Imports run one way, from the
+//! edges (`cli`) down to the validated `domain` types, which do no I/O.
+
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod ingest;
+pub mod store;

@@ -1,0 +1,89 @@
+//! Opening the database. SQLite gets WAL journaling, `synchronous=NORMAL`
+//! (durable at each checkpoint, safe with WAL), a busy timeout so writers
+//! wait rather than fail, and foreign keys on. PostgreSQL gets a pool.
+
+use super::{Store, StoreError};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, Database};
+use std::time::Duration;
+
+/// The SQL backend behind a store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite, the default.
+    Sqlite,
+    /// PostgreSQL, for scale-out.
+    Postgres,
+}
+
+impl Backend {
+    /// Picks the backend from a database URL.
+    pub fn from_url(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Self::Postgres)
+        } else {
+            Err(StoreError::Unsupported(mask_password(url)))
+        }
+    }
+}
+
+/// Masks the password of a URL, for messages.
+pub fn mask_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl Store {
+    /// Opens a pool on `url` with at most `max_connections` connections.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Store, StoreError> {
+        let backend = Backend::from_url(url)?;
+        let mut options = ConnectOptions::new(url.to_owned());
+        options
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(30))
+            .sqlx_logging(false);
+        if backend == Backend::Sqlite {
+            options.map_sqlx_sqlite_opts(|o| {
+                o.journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(30))
+                    .foreign_keys(true)
+            });
+        }
+        let db = Database::connect(options)
+            .await
+            .map_err(|source| StoreError::Connect {
+                url: mask_password(url),
+                source,
+            })?;
+        Ok(Store { db, backend })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_masked_in_messages() {
+        let masked = mask_password("postgres://herald:s3cret@db/herald");
+        assert!(!masked.contains("s3cret"));
+        assert!(masked.contains("***"));
+    }
+
+    #[test]
+    fn unknown_schemes_are_rejected() {
+        assert!(Backend::from_url("mysql://x").is_err());
+        assert_eq!(
+            Backend::from_url("sqlite::memory:").unwrap(),
+            Backend::Sqlite
+        );
+    }
+}

@@ -1,0 +1,88 @@
+//! The store: the only module that talks SQL. It opens the database
+//! (SQLite in WAL mode as the embedded default, or PostgreSQL), applies the
+//! migrations, and offers typed queries to the stages above it. Nothing here
+//! knows campaign logic; it persists, reads and claims.
+
+mod connect;
+mod import;
+mod query;
+
+pub use connect::Backend;
+pub use import::{ImportTxn, UserColumns, event_id};
+pub use query::{StoredUser, TABLES};
+
+use sea_orm::{DatabaseConnection, DbErr};
+
+/// Errors from the store, with the operation that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be opened; the URL is shown without password.
+    #[error("cannot open database {url}: {source}")]
+    Connect {
+        /// The URL with any password masked.
+        url: String,
+        /// The driver's error.
+        source: DbErr,
+    },
+    /// The URL names no supported backend.
+    #[error("unsupported database URL {0} (use sqlite://FILE?mode=rwc or postgres://USER@HOST/DB)")]
+    Unsupported(String),
+    /// Applying or reverting migrations failed.
+    #[error("migration failed: {0}")]
+    Migration(DbErr),
+    /// A query failed; `what` says which.
+    #[error("{what}: {source}")]
+    Query {
+        /// The operation, e.g. "upsert users".
+        what: &'static str,
+        /// The driver's error.
+        source: DbErr,
+    },
+}
+
+/// Attaches the name of an operation to a driver error.
+pub(crate) fn ctx(what: &'static str) -> impl FnOnce(DbErr) -> StoreError {
+    move |source| StoreError::Query { what, source }
+}
+
+/// A handle on the database, cheap to clone (it wraps a pool).
+#[derive(Clone, Debug)]
+pub struct Store {
+    /// The connection pool.
+    db: DatabaseConnection,
+    /// Which SQL dialect the pool speaks.
+    backend: Backend,
+}
+
+impl Store {
+    /// The underlying sea-orm connection, for modules of the store.
+    pub(crate) fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Which backend this store runs on.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Applies every pending migration.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        use herald_migrations::MigratorTrait;
+        herald_migrations::Migrator::up(&self.db, None)
+            .await
+            .map_err(StoreError::Migration)
+    }
+
+    /// Reverts every migration (used by tests and `migrate --down`).
+    pub async fn migrate_down(&self) -> Result<(), StoreError> {
+        use herald_migrations::MigratorTrait;
+        herald_migrations::Migrator::down(&self.db, None)
+            .await
+            .map_err(StoreError::Migration)
+    }
+
+    /// Closes the pool, waiting for connections to finish.
+    pub async fn close(self) {
+        let _ = self.db.close().await;
+    }
+}
