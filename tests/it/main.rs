@@ -6,3 +6,4 @@ mod cli;
 mod helpers;
 mod import;
 mod migrations;
+mod synth;

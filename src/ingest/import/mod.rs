@@ -70,7 +70,7 @@ impl Default for ImportOptions {
     fn default() -> Self {
         Self {
             strict: false,
-            batch_rows: 1000,
+            batch_rows: 2000,
         }
     }
 }
