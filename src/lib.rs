@@ -10,8 +10,12 @@
 //! Modules are declared in data-flow order. Imports run one way, from the
 //! edges (`cli`) down to the validated `domain` types, which do no I/O.
 
-pub mod cli;
-pub mod config;
 pub mod domain;
-pub mod ingest;
+pub mod config;
 pub mod store;
+pub mod ingest;
+pub mod segment;
+pub mod rank;
+pub mod render;
+pub mod channels;
+pub mod cli;

@@ -15,8 +15,8 @@ async fn main() -> std::process::ExitCode {
     match herald::cli::run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
-            std::process::ExitCode::from(1)
+            eprintln!("error: {error}");
+            std::process::ExitCode::from(herald::cli::exit_code(&error))
         }
     }
 }

@@ -1,9 +1,11 @@
 //! `herald import users|items|events|devices FILE [--strict]`: prints each
 //! rejected row to stderr as `FILE:LINE: field: reason` and a summary line
-//! on stdout.
+//! on stdout. `herald import --format movielens DIR` reads MovieLens-100k.
 
+use super::UsageError;
 use super::progress::Progress;
 use crate::config::Settings;
+use crate::domain::now_millis;
 use crate::ingest::import::{ImportObserver, ImportOptions, Kind, RowIssue, import_file};
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
@@ -11,13 +13,23 @@ use std::path::PathBuf;
 /// Arguments of `herald import`.
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// What the file holds.
-    pub kind: KindArg,
-    /// A .csv (with a header row) or .jsonl file.
-    pub file: PathBuf,
+    /// `KIND FILE` (kind: users, items, events, devices; FILE: .csv with a
+    /// header row, or .jsonl), or `DIR` with `--format movielens`.
+    #[arg(value_name = "KIND FILE | DIR", num_args = 1..=2, required = true)]
+    pub target: Vec<String>,
+    /// Read a dataset folder in a known public format instead.
+    #[arg(long, value_enum)]
+    pub format: Option<DatasetFormat>,
     /// Reject the whole file if any row is bad; nothing is written then.
     #[arg(long)]
     pub strict: bool,
+}
+
+/// Public dataset layouts `herald import --format` understands.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DatasetFormat {
+    /// MovieLens-100k: RecBole's ml-100k.inter/.user/.item or GroupLens u.data/u.user/u.item.
+    Movielens,
 }
 
 /// The kinds of import file.
@@ -63,24 +75,64 @@ impl ImportObserver for Printer {
 
 /// Runs `herald import`.
 pub async fn run(settings: &Settings, args: ImportArgs) -> anyhow::Result<()> {
+    match (args.format, args.target.as_slice()) {
+        (Some(DatasetFormat::Movielens), [dir]) => movielens(settings, PathBuf::from(dir)).await,
+        (Some(_), _) => Err(UsageError(
+            "--format movielens takes one folder: herald import --format movielens DIR".into(),
+        )
+        .into()),
+        (None, [kind, file]) => {
+            let kind = KindArg::from_str(kind, true).map_err(|_| {
+                UsageError(format!(
+                    "unknown import kind `{kind}` (use users, items, events or devices)"
+                ))
+            })?;
+            import_one(settings, kind.into(), PathBuf::from(file), args.strict).await
+        }
+        (None, _) => {
+            Err(UsageError("expected KIND FILE, e.g. herald import users users.csv".into()).into())
+        }
+    }
+}
+
+async fn movielens(settings: &Settings, dir: PathBuf) -> anyhow::Result<()> {
     let store = super::open_store(settings).await?;
-    let kind = Kind::from(args.kind);
-    let size = std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0);
-    let label = format!("importing {}", args.file.display());
+    let result = crate::ingest::movielens::import_dir(&store, &dir, now_millis()).await;
+    store.close().await;
+    let report = result?;
+    println!(
+        "{}: {} users, {} movies, {} ratings imported",
+        dir.display(),
+        report.users,
+        report.items,
+        report.ratings
+    );
+    Ok(())
+}
+
+async fn import_one(
+    settings: &Settings,
+    kind: Kind,
+    file: PathBuf,
+    strict: bool,
+) -> anyhow::Result<()> {
+    let store = super::open_store(settings).await?;
+    let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+    let label = format!("importing {}", file.display());
     let mut printer = Printer {
         progress: Progress::new(&label, size, true),
     };
     let options = ImportOptions {
-        strict: args.strict,
+        strict,
         ..ImportOptions::default()
     };
-    let result = import_file(&store, kind, &args.file, &options, &mut printer).await;
+    let result = import_file(&store, kind, &file, &options, &mut printer).await;
     printer.progress.finish();
     store.close().await;
     let report = result?;
     let mut line = format!(
         "{}: {} {} imported, {} rejected ({} rows read)",
-        args.file.display(),
+        file.display(),
         report.imported,
         kind.as_str(),
         report.rejected,

@@ -7,6 +7,7 @@
 mod gen_data;
 mod import;
 mod progress;
+mod segment;
 
 use crate::config::{self, Settings};
 use crate::store::Store;
@@ -39,8 +40,25 @@ pub enum Command {
     },
     /// Import users, items, events or devices from CSV or JSON Lines.
     Import(import::ImportArgs),
+    /// Train, list and show k-means segments described in words.
+    Segment(segment::SegmentArgs),
     /// Write a synthetic shop (users, items, events, devices and the hidden truth).
     GenData(gen_data::GenDataArgs),
+}
+
+/// A mistake in how a command was called (not in the data): exits with 2
+/// like clap's own usage errors.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// The exit code for an error: 2 for usage mistakes, 1 for the rest.
+pub fn exit_code(error: &anyhow::Error) -> u8 {
+    if error.downcast_ref::<UsageError>().is_some() {
+        2
+    } else {
+        1
+    }
 }
 
 /// Runs a parsed command line.
@@ -50,6 +68,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate { down } => migrate(&settings, down).await,
         Command::Import(args) => import::run(&settings, args).await,
         Command::GenData(args) => gen_data::run(args),
+        Command::Segment(args) => segment::run(&settings, args).await,
     }
 }
 

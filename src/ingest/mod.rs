@@ -2,4 +2,5 @@
 //! synthetic shop generator used by tests, benchmarks and the demo.
 
 pub mod import;
+pub mod movielens;
 pub mod synth;

@@ -4,12 +4,18 @@
 //! knows campaign logic; it persists, reads and claims.
 
 mod connect;
+mod facts;
+mod features;
 mod import;
 mod query;
+mod segments;
 
 pub use connect::Backend;
+pub use facts::UserFactRow;
+pub use features::{ActivityRow, CategoryRow, CountRow, ProfileRow};
 pub use import::{ImportTxn, UserColumns, event_id};
 pub use query::{StoredUser, TABLES};
+pub use segments::{NewSegmentModel, SegmentModelRow, SegmentRow};
 
 use sea_orm::{DatabaseConnection, DbErr};
 

@@ -6,4 +6,6 @@ mod cli;
 mod helpers;
 mod import;
 mod migrations;
+mod movielens;
+mod segment;
 mod synth;

@@ -1,0 +1,1 @@
+//! Sandbox providers that speak the real protocols on loopback (being written).

@@ -1,0 +1,1 @@
+//! Ranking models and offline evaluation (being written).

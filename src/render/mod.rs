@@ -1,0 +1,1 @@
+//! Rendering campaign content per channel (being written).
