@@ -82,6 +82,8 @@ fn trait_words(feature: &Feature, z: f64, raw: f64) -> Option<(f64, String)> {
     let words = match feature {
         Feature::Recency | Feature::Monetary | Feature::Frequency => return None,
         Feature::CategoryShare(c) if z >= DISTINCT => c.clone(),
+        Feature::BrandShare(b) if z >= DISTINCT => format!("{b} fans"),
+        Feature::BrandLoyalty if z >= DISTINCT => "brand-loyal".to_owned(),
         Feature::Platform(p) if z >= DISTINCT => platform_name(p),
         Feature::Country(c) if z >= DISTINCT => c.clone(),
         Feature::Gender(g) if z >= DISTINCT => {

@@ -9,7 +9,9 @@
 //! - `price_level`: how expensive the user's items are relative to their
 //!   category (mean of log(user's mean price / category median price));
 //! - `share:<category>`: share of the user's events in each of the top
-//!   categories; `brand` affinity is left to the rankers, which see items;
+//!   categories; `brand:<brand>` the same for the top brands, and
+//!   `brand_loyalty`: the share of the user's events on their own most
+//!   frequent brand;
 //! - `engagement:<channel>`: opened or clicked messages per message sent;
 //! - demographics: `age`, `gender:f`, `gender:m`, `country:<code>` for the
 //!   top countries; devices: `platform:ios`, `platform:android`.
@@ -20,6 +22,7 @@ use std::collections::HashMap;
 
 /// How many categories and countries get their own column.
 const TOP_CATEGORIES: usize = 8;
+const TOP_BRANDS: usize = 5;
 const TOP_COUNTRIES: usize = 6;
 const MILLIS_PER_DAY: f64 = 86_400_000.0;
 
@@ -39,6 +42,10 @@ pub enum Feature {
     PriceLevel,
     /// Share of events in one category.
     CategoryShare(String),
+    /// Share of events on one brand.
+    BrandShare(String),
+    /// Share of events on the user's most frequent brand.
+    BrandLoyalty,
     /// Opens or clicks per message on one channel.
     Engagement(String),
     /// Age in years.
@@ -62,6 +69,7 @@ impl Feature {
             | Feature::Activity
             | Feature::PriceLevel
             | Feature::CategoryShare(_) => 1.0,
+            Feature::BrandShare(_) | Feature::BrandLoyalty => 0.7,
             Feature::Engagement(_) => 0.7,
             Feature::Age | Feature::Platform(_) => 0.5,
             Feature::Gender(_) | Feature::Country(_) => 0.35,
@@ -77,6 +85,8 @@ impl Feature {
             Feature::Activity => "activity".into(),
             Feature::PriceLevel => "price_level".into(),
             Feature::CategoryShare(c) => format!("share:{c}"),
+            Feature::BrandShare(b) => format!("brand:{b}"),
+            Feature::BrandLoyalty => "brand_loyalty".into(),
             Feature::Engagement(c) => format!("engagement:{c}"),
             Feature::Age => "age".into(),
             Feature::Gender(g) => format!("gender:{g}"),
@@ -102,6 +112,7 @@ struct Facts {
     profiles: Vec<crate::store::ProfileRow>,
     activity: HashMap<String, crate::store::ActivityRow>,
     categories: Vec<crate::store::CategoryRow>,
+    brands: Vec<crate::store::CountRow>,
     devices: Vec<crate::store::CountRow>,
     sends: Vec<crate::store::CountRow>,
     engagement: Vec<crate::store::CountRow>,
@@ -116,6 +127,7 @@ async fn read_facts(store: &Store) -> Result<Facts, StoreError> {
             .map(|a| (a.user_id.clone(), a))
             .collect(),
         categories: store.category_rows().await?,
+        brands: store.brand_rows().await?,
         devices: store.device_rows().await?,
         sends: store.send_rows().await?,
         engagement: store.engagement_rows().await?,
@@ -165,6 +177,12 @@ fn columns(facts: &Facts) -> Vec<Feature> {
         Feature::PriceLevel,
     ];
     features.extend(cats.into_iter().map(Feature::CategoryShare));
+    let brands = top_labels(
+        facts.brands.iter().map(|b| (b.label.as_str(), b.count)),
+        TOP_BRANDS,
+    );
+    features.extend(brands.into_iter().map(Feature::BrandShare));
+    features.push(Feature::BrandLoyalty);
     features.extend(["push", "email", "sms"].map(|c| Feature::Engagement(c.into())));
     features.push(Feature::Age);
     features.extend(["f", "m"].map(|g| Feature::Gender(g.into())));
@@ -190,6 +208,7 @@ fn assemble(facts: &Facts, now: i64) -> RawFeatures {
     fill_profiles(facts, &col, &mut values);
     fill_activity(facts, &index, &col, now, &mut values);
     fill_categories(facts, &index, &col, &mut values);
+    fill_brands(facts, &index, &col, &mut values);
     fill_counts(facts, &index, &col, &mut values);
     RawFeatures {
         user_ids: facts.profiles.iter().map(|p| p.user_id.clone()).collect(),
@@ -293,6 +312,42 @@ fn fill_categories(
     for (user, (_, sum, n)) in totals {
         if let (Some(&row), true) = (index.get(user), n > 0) {
             values[[row, col["price_level"]]] = sum / n as f64;
+        }
+    }
+}
+
+/// Brand shares of the top brands and each user's loyalty to their own
+/// favourite brand; users without branded events stay missing.
+fn fill_brands(
+    facts: &Facts,
+    index: &HashMap<&str, usize>,
+    col: &HashMap<String, usize>,
+    values: &mut Array2<f64>,
+) {
+    let totals = totals_by_user(&facts.brands);
+    let mut favourite: HashMap<&str, i64> = HashMap::new();
+    for b in &facts.brands {
+        let best = favourite.entry(b.user_id.as_str()).or_default();
+        *best = (*best).max(b.count);
+    }
+    let brand_columns: Vec<usize> = col
+        .iter()
+        .filter(|(n, _)| n.starts_with("brand:"))
+        .map(|(_, &c)| c)
+        .collect();
+    for (user, &total) in &totals {
+        let Some(&row) = index.get(user) else {
+            continue;
+        };
+        brand_columns.iter().for_each(|&c| values[[row, c]] = 0.0);
+        values[[row, col["brand_loyalty"]]] = favourite[user] as f64 / total.max(1) as f64;
+    }
+    for b in &facts.brands {
+        if let (Some(&row), Some(&c)) = (
+            index.get(b.user_id.as_str()),
+            col.get(&format!("brand:{}", b.label)),
+        ) {
+            values[[row, c]] = b.count as f64 / totals[b.user_id.as_str()].max(1) as f64;
         }
     }
 }

@@ -143,7 +143,10 @@ mod tests {
         let z = p.transform(&values);
         let mean = z.column(0).mean().unwrap();
         assert!(mean.abs() < 1e-9);
-        assert!((z.column(0).std(0.0) - p.weight[0]).abs() < 1e-9, "unit variance times the weight");
+        assert!(
+            (z.column(0).std(0.0) - p.weight[0]).abs() < 1e-9,
+            "unit variance times the weight"
+        );
     }
 
     #[test]

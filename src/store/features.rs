@@ -108,6 +108,14 @@ impl Store {
             .map_err(ctx("read category mix"))
     }
 
+    /// Per-user, per-brand event counts.
+    pub async fn brand_rows(&self) -> Result<Vec<CountRow>, StoreError> {
+        let sql = "SELECT e.user_id, i.brand AS label, COUNT(*) AS n \
+             FROM events e JOIN items i ON i.item_id = e.item_id \
+             WHERE i.brand IS NOT NULL GROUP BY e.user_id, i.brand";
+        self.count_rows("read brand mix", sql).await
+    }
+
     /// Every user's profile columns, in id order.
     pub async fn profile_rows(&self) -> Result<Vec<ProfileRow>, StoreError> {
         let sql = "SELECT user_id, age, gender, country FROM users ORDER BY user_id";
