@@ -16,6 +16,7 @@ pub mod store;
 pub mod ingest;
 pub mod segment;
 pub mod rank;
+pub mod campaign;
 pub mod render;
 pub mod channels;
 pub mod cli;
