@@ -3,3 +3,4 @@
 //! expressions as crontab users write them, correct across DST changes.
 
 pub mod cron;
+pub mod spec;

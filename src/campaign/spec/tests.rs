@@ -1,0 +1,108 @@
+//! Campaign file validation: the SPEC §4 example parses; each kind of
+//! mistake is rejected naming its field.
+
+use super::*;
+
+const EXAMPLE: &str = r#"
+name = "Weekend picks"
+channels = ["push", "email"]
+audience = 'segment in [2, 5] && country == "CN" && days_since_purchase < 60'
+schedule = { cron = "0 0 10 * * Sat", timezone = "user" }
+holdout = 0.05
+recommendations = { n = 3, diversity = 0.3 }
+[[variants]]
+name = "A"
+weight = 0.5
+title = "{{ user.first_name }}, {{ items[0].title }} is back"
+body = "From {{ items[0].price | money(items[0].currency) }}"
+email_subject = "Picked for you"
+email_template = "weekly_picks"
+[[variants]]
+name = "B"
+weight = 0.5
+title = "New for you"
+body = "Have a look"
+[policy]
+frequency_cap = "2/day"
+quiet_hours = "22:00-08:00"
+"#;
+
+fn attrs() -> BTreeSet<String> {
+    ["first_name".to_owned()].into()
+}
+
+fn error_of(text: &str) -> (String, String) {
+    CampaignSpec::parse(text, false, &attrs()).unwrap_err()
+}
+
+#[test]
+fn the_spec_example_parses() {
+    let spec = CampaignSpec::parse(EXAMPLE, false, &attrs()).unwrap();
+    assert_eq!(spec.channels, vec![Channel::Push, Channel::Email]);
+    assert!(matches!(
+        spec.schedule,
+        Schedule::Cron {
+            zone: ScheduleZone::User,
+            ..
+        }
+    ));
+    assert_eq!(spec.variants[0].content["email_template"], "weekly_picks");
+    assert_eq!(spec.policy.unwrap().frequency_cap.unwrap().count, 2);
+}
+
+#[test]
+fn weights_that_do_not_sum_to_one_are_rejected() {
+    let text = EXAMPLE.replace("weight = 0.5\ntitle = \"New", "weight = 0.4\ntitle = \"New");
+    let (field, reason) = error_of(&text);
+    assert_eq!(field, "variants");
+    assert!(reason.contains("sum to 0.9"), "{reason}");
+}
+
+#[test]
+fn an_unknown_channel_is_rejected_naming_its_position() {
+    let (field, reason) = error_of(&EXAMPLE.replace(r#""push", "email""#, r#""push", "pigeon""#));
+    assert_eq!(field, "channels[1]");
+    assert!(reason.contains("pigeon"));
+}
+
+#[test]
+fn a_bad_cron_and_a_bad_timezone_are_rejected() {
+    let (field, _) = error_of(&EXAMPLE.replace("0 0 10 * * Sat", "0 10 * *"));
+    assert_eq!(field, "schedule.cron");
+    let (field, _) =
+        error_of(&EXAMPLE.replace(r#"timezone = "user""#, r#"timezone = "Mars/Base""#));
+    assert_eq!(field, "schedule.timezone");
+}
+
+#[test]
+fn a_bad_audience_is_rejected_with_line_and_column() {
+    let (field, reason) = error_of(&EXAMPLE.replace("country ==", "cuntry =="));
+    assert_eq!(field, "audience");
+    assert!(
+        reason.contains("unknown variable `cuntry`") && reason.contains("column"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn unknown_top_level_keys_and_bad_policies_are_rejected() {
+    let (field, reason) = error_of(&format!("colour = \"red\"\n{EXAMPLE}"));
+    assert_eq!(field, "file");
+    assert!(reason.contains("colour"), "{reason}");
+    let (_, reason) = error_of(&EXAMPLE.replace("2/day", "2/fortnight"));
+    assert!(reason.contains("frequency cap"), "{reason}");
+}
+
+#[test]
+fn json_campaigns_parse_too() {
+    let json = r#"{"name":"Cart reminder","channels":["push"],"schedule":{"trigger":"cart","delay":"2h","condition":"!has_email"},
+        "variants":[{"name":"A","weight":1.0,"title":"Still thinking?","body":"Your cart misses you"}]}"#;
+    let spec = CampaignSpec::parse(json, true, &attrs()).unwrap();
+    match spec.schedule {
+        Schedule::Trigger { event, delay, .. } => {
+            assert_eq!(event, "cart");
+            assert_eq!(std::time::Duration::from(delay).as_secs(), 7200);
+        }
+        other => panic!("expected a trigger, got {other:?}"),
+    }
+}
