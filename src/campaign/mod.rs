@@ -1,6 +1,8 @@
-//! Campaigns: the campaign file, schedules and triggers, and (with the
-//! campaign engine) planning under the contact policy. So far: cron
-//! expressions as crontab users write them, correct across DST changes.
+//! Campaigns: the campaign file (`spec`), schedules (`cron`: crontab
+//! expressions on wall-clock time, correct across DST changes) and the
+//! contact policy that decides, per user, send or not and why (`policy`).
+//! Planning runs into the outbox arrives with the campaign engine.
 
 pub mod cron;
 pub mod spec;
+pub mod policy;
