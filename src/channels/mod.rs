@@ -8,8 +8,16 @@
 //! adapter passes the same compliance test against its sandbox provider
 //! (`sandbox/`), which speaks the real protocol on loopback.
 
+pub mod apns;
+pub mod clock;
+pub mod email;
+pub mod fcm;
+pub mod http;
 pub mod message;
 pub mod sandbox;
+pub mod sms;
+pub mod tls;
+pub mod webhook;
 
 pub use message::{
     Address, EmailMessage, OutboundMessage, PushMessage, PushPriority, RenderedMessage, SmsMessage,

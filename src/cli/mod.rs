@@ -7,6 +7,7 @@
 mod gen_data;
 mod import;
 mod progress;
+mod sandbox;
 mod segment;
 
 use crate::config::{self, Settings};
@@ -42,6 +43,8 @@ pub enum Command {
     Import(import::ImportArgs),
     /// Train, list and show k-means segments described in words.
     Segment(segment::SegmentArgs),
+    /// Run the sandbox providers (APNs, FCM, SMTP, SMS) on loopback.
+    Sandbox(sandbox::SandboxArgs),
     /// Write a synthetic shop (users, items, events, devices and the hidden truth).
     GenData(gen_data::GenDataArgs),
 }
@@ -69,6 +72,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import(args) => import::run(&settings, args).await,
         Command::GenData(args) => gen_data::run(args),
         Command::Segment(args) => segment::run(&settings, args).await,
+        Command::Sandbox(args) => sandbox::run(args).await,
     }
 }
 

@@ -101,3 +101,41 @@ fn a_missing_config_file_exits_with_1_naming_it() {
         stderr(&output)
     );
 }
+
+#[test]
+fn the_sandbox_command_prints_where_its_providers_listen() {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_herald"))
+        .args([
+            "sandbox",
+            "--apns-port",
+            "0",
+            "--fcm-port",
+            "0",
+            "--smtp-port",
+            "0",
+            "--sms-port",
+            "0",
+        ])
+        .env("HERALD_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start herald sandbox");
+    let stdout = child.stdout.take().expect("stdout");
+    let lines: Vec<String> = BufReader::new(stdout)
+        .lines()
+        .take(5)
+        .map_while(Result::ok)
+        .collect();
+    child.kill().ok();
+    child.wait().ok();
+    let text = lines.join("\n");
+    for key in [
+        "[apns]  endpoint = \"http://127.0.0.1:",
+        "[fcm]",
+        "smtp_url = \"smtp://127.0.0.1:",
+        "[sms]",
+    ] {
+        assert!(text.contains(key), "{text}");
+    }
+}

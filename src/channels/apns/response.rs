@@ -1,0 +1,158 @@
+//! Turning an APNs response into an [`Outcome`] (ARCHITECTURE rule 5: the
+//! adapter classifies, the dispatcher decides).
+//!
+//! | response | outcome |
+//! |---|---|
+//! | 200 | `Delivered` with the `apns-id` |
+//! | 410, 400 `BadDeviceToken`, 400 `DeviceTokenNotForTopic` | `TokenGone` |
+//! | 403 `ExpiredProviderToken` | `Retry` (the caller refreshes the token) |
+//! | 429, 5xx | `Retry`, honouring `Retry-After` |
+//! | any other | `Permanent` with Apple's reason |
+//!
+//! The body is parsed leniently: a2's `ErrorReason` has no catch-all
+//! variant, so the reason is read as a string first and matched against
+//! a2's enum only when it is one Apple documents.
+
+use a2::response::ErrorReason;
+use serde::Deserialize;
+
+use super::client::ApnsReply;
+use crate::channels::Outcome;
+use crate::channels::http::truncate_reason;
+
+/// Apple's error body, any reason accepted.
+#[derive(Debug, Deserialize)]
+struct LenientErrorBody {
+    /// The reason string, e.g. `BadDeviceToken`.
+    reason: Option<String>,
+}
+
+/// A response's reason: the text and, when Apple documents it, a2's enum.
+#[derive(Debug)]
+pub(crate) struct Reason {
+    /// The text to log (`BadDeviceToken`, or `HTTP 502` without a body).
+    pub text: String,
+    /// a2's variant, when the text is one.
+    pub known: Option<ErrorReason>,
+}
+
+impl Reason {
+    /// Reads the body's `reason`, tolerating anything.
+    pub(crate) fn parse(status: u16, body: &str) -> Self {
+        let text = serde_json::from_str::<LenientErrorBody>(body)
+            .ok()
+            .and_then(|b| b.reason)
+            .map(|r| truncate_reason(&r));
+        let known = text
+            .as_ref()
+            .and_then(|t| serde_json::from_value(serde_json::Value::String(t.clone())).ok());
+        Self {
+            text: text.unwrap_or_else(|| format!("HTTP {status}")),
+            known,
+        }
+    }
+
+    /// Whether APNs refused the provider token as too old.
+    pub(crate) fn is_expired_provider_token(&self) -> bool {
+        matches!(self.known, Some(ErrorReason::ExpiredProviderToken))
+    }
+}
+
+/// Classifies a reply; `message_id` stands in for a missing `apns-id`.
+pub(crate) fn classify(reply: &ApnsReply, message_id: &str) -> Outcome {
+    if reply.status == 200 {
+        let id = reply
+            .apns_id
+            .clone()
+            .unwrap_or_else(|| message_id.to_owned());
+        return Outcome::Delivered {
+            provider_id: Some(id),
+        };
+    }
+    let reason = Reason::parse(reply.status, &reply.body);
+    classify_error(reply, reason)
+}
+
+/// Classifies a non-200 reply.
+fn classify_error(reply: &ApnsReply, reason: Reason) -> Outcome {
+    let token_gone = matches!(
+        reason.known,
+        Some(ErrorReason::BadDeviceToken | ErrorReason::DeviceTokenNotForTopic)
+    );
+    match reply.status {
+        410 => Outcome::TokenGone {
+            reason: reason.text,
+        },
+        400 if token_gone => Outcome::TokenGone {
+            reason: reason.text,
+        },
+        403 if reason.is_expired_provider_token() => Outcome::Retry {
+            after: None,
+            reason: reason.text,
+        },
+        429 | 500..=599 => Outcome::Retry {
+            after: reply.retry_after,
+            reason: reason.text,
+        },
+        status => Outcome::Permanent {
+            reason: format!("HTTP {status} {}", reason.text),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn reply(status: u16, body: &str) -> ApnsReply {
+        ApnsReply {
+            status,
+            apns_id: None,
+            retry_after: Some(Duration::from_secs(3)),
+            body: body.to_owned(),
+        }
+    }
+
+    #[test]
+    fn reasons_unknown_to_a2_are_kept_as_text() {
+        let outcome = classify(&reply(400, r#"{"reason":"InvalidPushType"}"#), "id");
+        assert_eq!(
+            outcome,
+            Outcome::Permanent {
+                reason: "HTTP 400 InvalidPushType".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_bad_token_is_gone_but_a_bad_topic_is_permanent() {
+        let gone = classify(&reply(400, r#"{"reason":"BadDeviceToken"}"#), "id");
+        assert_eq!(gone.kind(), "token_gone");
+        let topic = classify(&reply(400, r#"{"reason":"TopicDisallowed"}"#), "id");
+        assert_eq!(topic.kind(), "permanent");
+    }
+
+    #[test]
+    fn server_errors_without_a_body_retry_after_the_given_delay() {
+        let outcome = classify(&reply(502, "<html>bad gateway</html>"), "id");
+        assert_eq!(
+            outcome,
+            Outcome::Retry {
+                after: Some(Duration::from_secs(3)),
+                reason: "HTTP 502".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_success_without_an_apns_id_reports_the_message_id() {
+        let outcome = classify(&reply(200, ""), "msg-1");
+        assert_eq!(
+            outcome,
+            Outcome::Delivered {
+                provider_id: Some("msg-1".into())
+            }
+        );
+    }
+}
