@@ -9,7 +9,7 @@
 //! latency, dead addresses, Retry-After, "fail the next N") and one
 //! [`Record`] of everything received.
 //!
-//! Adding a provider (`smtp.rs`, `sms.rs`): give it a config struct with a
+//! Adding a provider (`smtp.rs`, `sms.rs`, `webhook.rs`): give it a config struct with a
 //! `Default`, add it as a field of [`SandboxConfig`], write
 //! `pub(super) async fn start(&Config, &Shared) -> Result<Running, SandboxError>`
 //! that records each request (`Shared::record`) and asks `Shared::faults`
@@ -25,6 +25,7 @@ mod record;
 mod server;
 pub mod sms;
 pub mod smtp;
+pub mod webhook;
 
 pub use faults::{Decision, Failure, FaultInjector, Faults};
 pub use record::{Received, Record, header_pairs};
@@ -103,6 +104,8 @@ pub struct SandboxConfig {
     pub smtp: smtp::SmtpSandboxConfig,
     /// The Twilio-compatible SMS endpoint.
     pub sms: sms::SmsSandboxConfig,
+    /// The webhook receiver.
+    pub webhook: webhook::WebhookSandboxConfig,
     /// Faults at start; adjustable later through [`Sandbox::faults`].
     pub faults: Faults,
     /// Requests kept in the record.
@@ -116,6 +119,7 @@ impl Default for SandboxConfig {
             fcm: fcm::FcmSandboxConfig::default(),
             smtp: smtp::SmtpSandboxConfig::default(),
             sms: sms::SmsSandboxConfig::default(),
+            webhook: webhook::WebhookSandboxConfig::default(),
             faults: Faults::default(),
             record_limit: DEFAULT_RECORD_LIMIT,
         }
@@ -151,6 +155,9 @@ pub struct Sandbox {
     pub smtp_url: String,
     /// SMS API base URL (`http://127.0.0.1:PORT`).
     pub sms_url: String,
+    /// Webhook receiver base URL (`http://127.0.0.1:PORT`); it accepts
+    /// any path.
+    pub webhook_url: String,
     /// Faults and record.
     shared: Shared,
     /// The servers; dropping them stops them.
@@ -168,14 +175,22 @@ impl Sandbox {
         let fcm = fcm::start(&config.fcm, &shared).await?;
         let smtp = smtp::start(&config.smtp, &shared).await?;
         let sms = sms::start(&config.sms, &shared).await?;
+        let webhook = webhook::start(&config.webhook, &shared).await?;
         Ok(Self {
             apns_url: apns.url,
             fcm_token_uri: format!("{}{}", fcm.url, fcm::TOKEN_PATH),
             fcm_url: fcm.url,
             smtp_url: smtp.url,
             sms_url: sms.url,
+            webhook_url: webhook.url,
             shared,
-            servers: vec![apns.handle, fcm.handle, smtp.handle, sms.handle],
+            servers: vec![
+                apns.handle,
+                fcm.handle,
+                smtp.handle,
+                sms.handle,
+                webhook.handle,
+            ],
         })
     }
 

@@ -1,4 +1,5 @@
-//! The webhook adapter against a local receiver over loopback: the
+//! The webhook adapter over loopback: compliance against the sandbox
+//! receiver, which refuses a bad signature; against a local receiver, the
 //! signature verifies, the idempotency key is the message id, and each
 //! status class is classified.
 
@@ -10,13 +11,16 @@ use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::post;
+use herald::channels::sandbox::webhook::{DEMO_WEBHOOK_PATH, DEMO_WEBHOOK_SECRET, PROVIDER};
+use herald::channels::sandbox::{Sandbox, SandboxConfig};
 use herald::channels::webhook::{WebhookChannel, WebhookConfig, verify};
 use herald::channels::{
-    Address, Channel, OutboundMessage, Outcome, RenderedMessage, WebhookMessage,
+    Address, Channel, OutboundMessage, Outcome, RenderedMessage, SmsMessage, WebhookMessage,
 };
 use herald::config::Secret;
 
-use super::{ManualClock, message_id};
+use super::compliance::{Compliance, DeadOutcome, assert_compliance};
+use super::{ManualClock, message_id, unix_now};
 
 const NOW: i64 = 1_795_766_400;
 const SECRET: &str = "whsec-test-key";
@@ -133,4 +137,100 @@ async fn an_unreachable_receiver_is_retry() {
     drop(listener);
     let outcome = channel(url).send(&hook(1)).await;
     assert_eq!(outcome.kind(), "retry", "{outcome:?}");
+}
+
+/// The adapter pointed at the sandbox receiver, signing at the real time.
+fn sandbox_channel(sandbox: &Sandbox) -> WebhookChannel {
+    WebhookChannel::new(
+        sandbox.demo_webhook_config(),
+        ManualClock::at(unix_now()).clock(),
+    )
+    .expect("webhook channel")
+}
+
+/// A message whose content is not a webhook body.
+fn not_a_webhook(n: u32) -> OutboundMessage {
+    OutboundMessage {
+        id: message_id(n),
+        address: Address::Webhook,
+        content: RenderedMessage::Sms(SmsMessage {
+            body: "hi".into(),
+            status_callback: None,
+        }),
+    }
+}
+
+#[tokio::test]
+async fn the_webhook_channel_passes_the_compliance_test() {
+    assert_compliance(&Compliance {
+        provider: PROVIDER,
+        sandbox: SandboxConfig::default(),
+        build: Box::new(|sandbox| Box::new(sandbox_channel(sandbox))),
+        good: hook(1),
+        expect_request: Box::new(|message, received| {
+            assert_eq!(received.method, "POST");
+            assert_eq!(received.path, DEMO_WEBHOOK_PATH);
+            assert_eq!(received.status, 200);
+            assert_eq!(
+                received.header("idempotency-key"),
+                Some(message.id.as_str())
+            );
+            let RenderedMessage::Webhook(webhook) = &message.content else {
+                panic!("the good message is a webhook");
+            };
+            assert_eq!(received.body_json().as_ref(), Some(&webhook.body));
+        }),
+        // A webhook's recipient is its endpoint: the receiver answers a
+        // dead path 410 Gone.
+        dead: hook(2),
+        dead_address: DEMO_WEBHOOK_PATH.into(),
+        dead_outcome: DeadOutcome::Permanent,
+        bad_payload: not_a_webhook(3),
+        retry_after: true,
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_sandbox_receiver_refuses_a_bad_signature_or_a_stale_timestamp() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let mut config = sandbox.demo_webhook_config();
+    config.secret = Secret::new("not-the-shared-secret");
+    let wrong_key = WebhookChannel::new(config, ManualClock::at(unix_now()).clock()).unwrap();
+    let stale = WebhookChannel::new(
+        sandbox.demo_webhook_config(),
+        ManualClock::at(unix_now() - 3600).clock(),
+    )
+    .unwrap();
+    for channel in [wrong_key, stale] {
+        let outcome = channel.send(&hook(1)).await;
+        assert!(
+            matches!(&outcome, Outcome::Permanent { reason } if reason.contains("401")),
+            "{outcome:?}"
+        );
+    }
+    let statuses: Vec<u16> = sandbox
+        .record()
+        .of(PROVIDER)
+        .iter()
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(statuses, [401, 401], "every request is recorded");
+    let good = sandbox_channel(&sandbox).send(&hook(2)).await;
+    assert_eq!(good.kind(), "delivered", "{good:?}");
+    let received = &sandbox.record().of(PROVIDER)[2];
+    let timestamp: i64 = received
+        .header("x-herald-timestamp")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let signature = received.header("x-herald-signature").unwrap();
+    assert!(verify(
+        DEMO_WEBHOOK_SECRET.as_bytes(),
+        timestamp,
+        &received.body,
+        signature,
+        timestamp,
+        300
+    ));
 }
