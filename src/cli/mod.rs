@@ -7,6 +7,7 @@
 mod gen_data;
 mod import;
 mod progress;
+mod rank;
 mod sandbox;
 mod segment;
 
@@ -43,6 +44,8 @@ pub enum Command {
     Import(import::ImportArgs),
     /// Train, list and show k-means segments described in words.
     Segment(segment::SegmentArgs),
+    /// Ranking models: train, evaluate offline, recommend.
+    Rank(rank::RankArgs),
     /// Run the sandbox providers (APNs, FCM, SMTP, SMS) on loopback.
     Sandbox(sandbox::SandboxArgs),
     /// Write a synthetic shop (users, items, events, devices and the hidden truth).
@@ -73,6 +76,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::GenData(args) => gen_data::run(args),
         Command::Segment(args) => segment::run(&settings, args).await,
         Command::Sandbox(args) => sandbox::run(args).await,
+        Command::Rank(args) => rank::run(&settings, args).await,
     }
 }
 

@@ -7,14 +7,18 @@ mod connect;
 mod facts;
 mod features;
 mod import;
+mod interactions;
 mod query;
+mod rank_models;
 mod segments;
 
 pub use connect::Backend;
 pub use facts::UserFactRow;
 pub use features::{ActivityRow, CategoryRow, CountRow, ProfileRow};
 pub use import::{ImportTxn, UserColumns, event_id};
+pub use interactions::{EventSink, RankEventPage, RankEventRow, RankItemRow};
 pub use query::{StoredUser, TABLES};
+pub use rank_models::{NewRankModel, RankModelRow};
 pub use segments::{NewSegmentModel, SegmentModelRow, SegmentRow};
 
 use sea_orm::{DatabaseConnection, DbErr};

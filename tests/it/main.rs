@@ -8,6 +8,7 @@ mod helpers;
 mod import;
 mod migrations;
 mod movielens;
+mod rank;
 mod render;
 mod segment;
 mod synth;

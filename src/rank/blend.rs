@@ -1,0 +1,188 @@
+//! The learned blend: a logistic regression (linfa-logistic) over the base
+//! models' per-user normalised scores and the time, segment and content
+//! signals. It is trained on held-out interactions (a validation split
+//! inside the training data) today; [`fit_blend`] takes any (features,
+//! label) rows, so campaign click feedback can train it later.
+
+use super::RankError;
+use linfa::traits::Fit;
+use ndarray::{Array1, Array2};
+use serde::{Deserialize, Serialize};
+
+/// One training row: feature values and whether the user took the item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlendExample {
+    /// Feature values, in [`super::features::FEATURES`] order.
+    pub features: Vec<f32>,
+    /// Clicked, bought or held-out positive.
+    pub label: bool,
+}
+
+/// A linear scorer over the features.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Blend {
+    /// One weight per feature.
+    pub weights: Vec<f32>,
+    /// The intercept (irrelevant for ranking, kept for probabilities).
+    pub intercept: f32,
+}
+
+impl Blend {
+    /// A blend that uses one feature alone (the fallback when there is
+    /// nothing to learn from).
+    pub fn single(features: usize, index: usize) -> Self {
+        let mut weights = vec![0.0; features];
+        if let Some(w) = weights.get_mut(index) {
+            *w = 1.0;
+        }
+        Self {
+            weights,
+            intercept: 0.0,
+        }
+    }
+
+    /// The blended score of one feature row.
+    pub fn score(&self, features: &[f32]) -> f32 {
+        self.intercept
+            + self
+                .weights
+                .iter()
+                .zip(features)
+                .map(|(w, x)| w * x)
+                .sum::<f32>()
+    }
+
+    /// Each feature's contribution to the score.
+    pub fn contributions(&self, features: &[f32]) -> Vec<f32> {
+        self.weights
+            .iter()
+            .zip(features)
+            .map(|(w, x)| w * x)
+            .collect()
+    }
+}
+
+/// Fits the blend by L2-regularised logistic regression on `examples`.
+pub fn fit_blend(examples: &[BlendExample], alpha: f64) -> Result<Blend, RankError> {
+    let dim = examples.first().map_or(0, |e| e.features.len());
+    let positives = examples.iter().filter(|e| e.label).count();
+    if dim == 0 || positives == 0 || positives == examples.len() {
+        return Err(RankError::Regression(
+            "the blend needs positive and negative examples".into(),
+        ));
+    }
+    let mut x = Array2::<f64>::zeros((examples.len(), dim));
+    for (mut row, e) in x.rows_mut().into_iter().zip(examples) {
+        if e.features.len() != dim {
+            return Err(RankError::Regression("examples differ in length".into()));
+        }
+        row.iter_mut()
+            .zip(&e.features)
+            .for_each(|(r, v)| *r = f64::from(*v));
+    }
+    let y: Array1<usize> = examples.iter().map(|e| usize::from(e.label)).collect();
+    let fitted = linfa_logistic::LogisticRegression::default()
+        .alpha(alpha)
+        .max_iterations(60)
+        .fit(&linfa::Dataset::new(x, y))
+        .map_err(|e| RankError::Regression(e.to_string()))?;
+    // linfa-logistic models the probability of its second label; make the
+    // weights point towards `true` whatever order the labels were seen in.
+    let sign = if fitted.labels().pos.class == 1 {
+        1.0
+    } else {
+        -1.0
+    };
+    Ok(Blend {
+        weights: fitted.params().iter().map(|w| (sign * w) as f32).collect(),
+        intercept: (sign * fitted.intercept()) as f32,
+    })
+}
+
+/// One user's candidate pool for listwise training.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlendGroup {
+    /// Feature rows of the pooled items.
+    pub rows: Vec<Vec<f32>>,
+    /// Whether each pooled item is a held-out positive.
+    pub labels: Vec<bool>,
+    /// Number of held-out positives (in the pool or not), for the ideal DCG.
+    pub relevant: usize,
+}
+
+/// Mean NDCG@k of a blend over groups.
+pub fn groups_ndcg(blend: &Blend, groups: &[BlendGroup], k: usize) -> f64 {
+    let mut sum = 0.0;
+    let mut scores = Vec::new();
+    for g in groups {
+        scores.clear();
+        scores.extend(g.rows.iter().map(|r| blend.score(r)));
+        let mut order: Vec<usize> = (0..scores.len()).collect();
+        let better = |a: &usize, b: &usize| scores[*b].total_cmp(&scores[*a]).then(a.cmp(b));
+        if order.len() > k {
+            order.select_nth_unstable_by(k - 1, better);
+            order.truncate(k);
+        }
+        order.sort_by(better);
+        let dcg: f64 = order
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| g.labels[**i])
+            .map(|(r, _)| 1.0 / ((r + 2) as f64).log2())
+            .sum();
+        let idcg: f64 = (0..g.relevant.min(k))
+            .map(|r| 1.0 / ((r + 2) as f64).log2())
+            .sum();
+        if idcg > 0.0 {
+            sum += dcg / idcg;
+        }
+    }
+    sum / groups.len().max(1) as f64
+}
+
+/// Rows of a group kept for the listwise search: the `HEAD` best by the
+/// starting blend (items further down rarely reach the top k).
+const HEAD: usize = 50;
+
+/// Keeps each group's `HEAD` best rows under `blend`.
+fn heads(blend: &Blend, groups: &[BlendGroup]) -> Vec<BlendGroup> {
+    groups
+        .iter()
+        .map(|g| {
+            let scores: Vec<f32> = g.rows.iter().map(|r| blend.score(r)).collect();
+            let mut order: Vec<usize> = (0..g.rows.len()).collect();
+            order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+            order.truncate(HEAD);
+            BlendGroup {
+                rows: order.iter().map(|&i| g.rows[i].clone()).collect(),
+                labels: order.iter().map(|&i| g.labels[i]).collect(),
+                relevant: g.relevant,
+            }
+        })
+        .collect()
+}
+
+/// Coordinate ascent on NDCG@k (Metzler and Croft, 2007) from `start`
+/// over the head of each group: the regression finds the direction, this
+/// tunes the weights for the top of the list, which is what users see.
+pub fn refine_listwise(start: &Blend, groups: &[BlendGroup], k: usize, rounds: usize) -> Blend {
+    let groups = &heads(start, groups);
+    let mut best = start.clone();
+    let norm: f32 = best.weights.iter().map(|w| w.abs()).sum::<f32>().max(1e-6);
+    best.weights.iter_mut().for_each(|w| *w /= norm);
+    let mut best_score = groups_ndcg(&best, groups, k);
+    for _ in 0..rounds {
+        for f in 0..best.weights.len() {
+            for step in [-0.2f32, -0.05, 0.05, 0.2] {
+                let mut trial = best.clone();
+                trial.weights[f] += step;
+                let score = groups_ndcg(&trial, groups, k);
+                if score > best_score + 1e-9 {
+                    best = trial;
+                    best_score = score;
+                }
+            }
+        }
+    }
+    best
+}

@@ -1,0 +1,125 @@
+//! Ranking models, versioned: each `herald rank train` inserts a row with
+//! the model's kind, parameters (JSON), fitted state (a binary blob) and
+//! offline metrics (JSON), and makes it the active one in the same
+//! transaction. The integer id is the version campaign runs record.
+
+use super::{Store, StoreError, ctx};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query, Value};
+use sea_orm::{ConnectionTrait, TransactionTrait};
+
+/// A ranking model to save.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewRankModel {
+    /// What kind of model (e.g. `hybrid`).
+    pub kind: String,
+    /// Hyper-parameters (JSON).
+    pub params: String,
+    /// The fitted state.
+    pub state: Vec<u8>,
+    /// Offline metrics (JSON).
+    pub metrics: String,
+    /// Training time (milliseconds).
+    pub now: i64,
+}
+
+/// A stored ranking model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RankModelRow {
+    /// Its id, which is also its version.
+    pub model_id: i64,
+    /// What kind of model.
+    pub kind: String,
+    /// Hyper-parameters (JSON).
+    pub params: String,
+    /// The fitted state.
+    pub state: Vec<u8>,
+    /// Offline metrics (JSON).
+    pub metrics: String,
+    /// When it was trained (milliseconds).
+    pub created_at: i64,
+}
+
+fn col(name: &str) -> Alias {
+    Alias::new(name)
+}
+
+impl Store {
+    /// Saves a ranking model and makes it the active one; returns its id.
+    pub async fn save_rank_model(&self, model: &NewRankModel) -> Result<i64, StoreError> {
+        let txn = self.db().begin().await.map_err(ctx("begin rank model"))?;
+        let deactivate = Query::update()
+            .table(col("rank_models"))
+            .value(col("active"), false)
+            .to_owned();
+        txn.execute(&deactivate)
+            .await
+            .map_err(ctx("deactivate rank models"))?;
+        let insert = Query::insert()
+            .into_table(col("rank_models"))
+            .columns(["kind", "params", "state", "metrics", "active", "created_at"].map(col))
+            .values_panic([
+                model.kind.clone().into(),
+                model.params.clone().into(),
+                Value::Bytes(Some(model.state.clone())).into(),
+                model.metrics.clone().into(),
+                true.into(),
+                model.now.into(),
+            ])
+            .returning_col(col("model_id"))
+            .to_owned();
+        let row = txn
+            .query_one(&insert)
+            .await
+            .map_err(ctx("insert rank model"))?;
+        let missing = || StoreError::Query {
+            what: "insert rank model",
+            source: sea_orm::DbErr::RecordNotInserted,
+        };
+        let model_id: i64 = row
+            .ok_or_else(missing)?
+            .try_get("", "model_id")
+            .map_err(ctx("read model id"))?;
+        txn.commit().await.map_err(ctx("commit rank model"))?;
+        Ok(model_id)
+    }
+
+    /// The active ranking model, if one was trained.
+    pub async fn active_rank_model(&self) -> Result<Option<RankModelRow>, StoreError> {
+        let stmt = Query::select()
+            .columns(
+                [
+                    "model_id",
+                    "kind",
+                    "params",
+                    "state",
+                    "metrics",
+                    "created_at",
+                ]
+                .map(col),
+            )
+            .from(col("rank_models"))
+            .and_where(Expr::col(col("active")).eq(true))
+            .order_by(col("model_id"), Order::Desc)
+            .limit(1)
+            .to_owned();
+        let Some(r) = self
+            .db()
+            .query_one(&stmt)
+            .await
+            .map_err(ctx("read rank model"))?
+        else {
+            return Ok(None);
+        };
+        let read = |r: &sea_orm::QueryResult| -> Result<RankModelRow, sea_orm::DbErr> {
+            Ok(RankModelRow {
+                model_id: r.try_get("", "model_id")?,
+                kind: r.try_get("", "kind")?,
+                params: r.try_get("", "params")?,
+                state: r.try_get("", "state")?,
+                metrics: r.try_get("", "metrics")?,
+                created_at: r.try_get("", "created_at")?,
+            })
+        };
+        read(&r).map(Some).map_err(ctx("read rank model"))
+    }
+}
