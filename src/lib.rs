@@ -19,4 +19,6 @@ pub mod rank;
 pub mod campaign;
 pub mod render;
 pub mod channels;
+pub mod dispatch;
+pub mod scheduler;
 pub mod cli;

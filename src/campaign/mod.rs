@@ -4,5 +4,8 @@
 //! Planning runs into the outbox arrives with the campaign engine.
 
 pub mod cron;
+pub mod engine;
+pub mod occurrence;
+pub mod plan;
 pub mod spec;
 pub mod policy;

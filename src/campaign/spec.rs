@@ -41,6 +41,7 @@ struct RawSchedule {
     trigger: Option<String>,
     delay: Option<Duration>,
     condition: Option<String>,
+    window: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -101,8 +102,14 @@ pub enum Schedule {
         delay: Duration,
         /// An extra CEL condition on the user.
         condition: Option<String>,
+        /// A user fires the trigger at most once per window (events are
+        /// bucketed by `floor(ts / window)`); 24 hours by default.
+        window: Duration,
     },
 }
+
+/// The default trigger dedup window: one fire per user per day.
+pub const DEFAULT_TRIGGER_WINDOW: Duration = Duration::from_secs(24 * 3600);
 
 /// One variant: its share of the audience and its content fields (title,
 /// body, email_subject, email_template, ...), checked by the renderer.
@@ -311,10 +318,15 @@ fn schedule(raw: &RawSchedule, attributes: &BTreeSet<String>) -> Checked<Schedul
                 Audience::compile(condition, attributes)
                     .map_err(|e| ("schedule.condition".to_owned(), e.to_string()))?;
             }
+            let window = raw.window.unwrap_or(DEFAULT_TRIGGER_WINDOW);
+            if window.get().as_millis() < 1000 {
+                return bad("schedule.window", "must be at least 1s (e.g. \"24h\")");
+            }
             Ok(Schedule::Trigger {
                 event: event.clone(),
                 delay: raw.delay.unwrap_or_default(),
                 condition: raw.condition.clone(),
+                window,
             })
         }
         _ => bad("schedule", "give exactly one of at, cron or trigger"),

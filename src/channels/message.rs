@@ -2,10 +2,11 @@
 //! already rendered for one channel. Plain data, built by `render`.
 
 use crate::domain::Platform;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Where a message goes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Address {
     /// A push device: APNs for iOS, FCM for Android and web.
     Device {
@@ -23,7 +24,7 @@ pub enum Address {
 }
 
 /// APNs priority, also mapped onto FCM's android priority.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum PushPriority {
     /// Deliver now (APNs 10, FCM high).
     #[default]
@@ -33,7 +34,7 @@ pub enum PushPriority {
 }
 
 /// A push notification, provider-neutral.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct PushMessage {
     /// Alert title.
     pub title: String,
@@ -65,7 +66,7 @@ pub struct PushMessage {
 }
 
 /// An email: subject, HTML and text bodies and unsubscribe links.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct EmailMessage {
     /// Subject line.
     pub subject: String,
@@ -80,7 +81,7 @@ pub struct EmailMessage {
 }
 
 /// An SMS.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct SmsMessage {
     /// The text.
     pub body: String,
@@ -89,14 +90,15 @@ pub struct SmsMessage {
 }
 
 /// A webhook call: a JSON document, signed by the adapter.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct WebhookMessage {
     /// The JSON body.
     pub body: serde_json::Value,
 }
 
 /// The content, rendered for one channel.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum RenderedMessage {
     /// For APNs or FCM.
     Push(PushMessage),
@@ -109,7 +111,7 @@ pub enum RenderedMessage {
 }
 
 /// One message to one address.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OutboundMessage {
     /// Stable per (campaign run, user): a UUID-formatted key that becomes
     /// the apns-id, the email Message-ID local part and the webhook

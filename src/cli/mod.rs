@@ -4,12 +4,16 @@
 //! with exit code 1 and one line naming what to fix; clap's usage errors
 //! exit with 2.
 
+mod bench;
+mod campaign;
 mod gen_data;
 mod import;
 mod progress;
 mod rank;
 mod sandbox;
 mod segment;
+mod shop;
+mod worker;
 
 use crate::config::{self, Settings};
 use crate::store::Store;
@@ -50,6 +54,15 @@ pub enum Command {
     Sandbox(sandbox::SandboxArgs),
     /// Write a synthetic shop (users, items, events, devices and the hidden truth).
     GenData(gen_data::GenDataArgs),
+    /// The scale benchmark: a generated shop, a push and an email campaign to the sandbox.
+    Bench(bench::BenchArgs),
+    /// Campaigns: create, list, show, preview, run, pause, resume, cancel, explain.
+    Campaign(campaign::CampaignArgs),
+    /// Dispatch workers only: send due outbox messages until Ctrl-C or SIGTERM.
+    Worker(worker::WorkerArgs),
+    /// The scheduler and dispatch workers in one process until Ctrl-C or
+    /// SIGTERM. The HTTP API and tracking endpoints arrive with a later release.
+    Serve(worker::ServeArgs),
 }
 
 /// A mistake in how a command was called (not in the data): exits with 2
@@ -77,6 +90,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Segment(args) => segment::run(&settings, args).await,
         Command::Sandbox(args) => sandbox::run(args).await,
         Command::Rank(args) => rank::run(&settings, args).await,
+        Command::Bench(args) => bench::run(cli.database.clone(), args).await,
+        Command::Campaign(args) => campaign::run(&settings, args).await,
+        Command::Worker(args) => worker::run_worker(&settings, args).await,
+        Command::Serve(args) => worker::run_serve(&settings, args).await,
     }
 }
 

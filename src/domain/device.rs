@@ -7,7 +7,8 @@ use super::Invalid;
 use std::fmt;
 
 /// The platform a device token belongs to; it picks the provider.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Platform {
     /// Apple devices, through APNs.
     Ios,

@@ -61,9 +61,36 @@ impl Store {
         segment_model: Option<i64>,
     ) -> Result<Vec<UserFactRow>, StoreError> {
         let mut rows = self.profile_page(after, limit).await?;
+        self.fill_facts(&mut rows, segment_model).await?;
+        Ok(rows)
+    }
+
+    /// The facts of those of `ids` that exist (in the database's id order
+    /// per thousand ids): for a few users (a preview, an explanation, a
+    /// fallback, a trigger batch).
+    pub async fn user_facts(
+        &self,
+        ids: &[String],
+        segment_model: Option<i64>,
+    ) -> Result<Vec<UserFactRow>, StoreError> {
+        let mut rows = Vec::new();
+        for chunk in ids.chunks(1000) {
+            let mut page = self.fact_profiles(Some(chunk), None, None).await?;
+            self.fill_facts(&mut page, segment_model).await?;
+            rows.extend(page);
+        }
+        Ok(rows)
+    }
+
+    /// Adds consents, devices, activity and segment to profile rows.
+    async fn fill_facts(
+        &self,
+        rows: &mut [UserFactRow],
+        segment_model: Option<i64>,
+    ) -> Result<(), StoreError> {
         let ids: Vec<String> = rows.iter().map(|r| r.user_id.clone()).collect();
         if ids.is_empty() {
-            return Ok(rows);
+            return Ok(());
         }
         let index: HashMap<String, usize> = ids
             .iter()
@@ -71,13 +98,13 @@ impl Store {
             .enumerate()
             .map(|(i, u)| (u, i))
             .collect();
-        self.page_consents(&ids, &index, &mut rows).await?;
-        self.page_devices(&ids, &index, &mut rows).await?;
-        self.page_activity(&ids, &index, &mut rows).await?;
+        self.page_consents(&ids, &index, rows).await?;
+        self.page_devices(&ids, &index, rows).await?;
+        self.page_activity(&ids, &index, rows).await?;
         if let Some(model) = segment_model {
-            self.page_segments(model, &ids, &index, &mut rows).await?;
+            self.page_segments(model, &ids, &index, rows).await?;
         }
-        Ok(rows)
+        Ok(())
     }
 
     async fn profile_page(
@@ -85,13 +112,29 @@ impl Store {
         after: Option<&str>,
         limit: u64,
     ) -> Result<Vec<UserFactRow>, StoreError> {
+        self.fact_profiles(None, after, Some(limit)).await
+    }
+
+    /// Profile rows in id order: of `ids` when given, after `after`, at
+    /// most `limit`.
+    async fn fact_profiles(
+        &self,
+        ids: Option<&[String]>,
+        after: Option<&str>,
+        limit: Option<u64>,
+    ) -> Result<Vec<UserFactRow>, StoreError> {
         let mut stmt = Query::select();
         stmt.column(col("user_id"))
             .columns(PROFILE.map(col))
             .column(col("attributes"))
             .from(col("users"))
-            .order_by(col("user_id"), Order::Asc)
-            .limit(limit);
+            .order_by(col("user_id"), Order::Asc);
+        if let Some(limit) = limit {
+            stmt.limit(limit);
+        }
+        if let Some(ids) = ids {
+            stmt.and_where(Expr::col(col("user_id")).is_in(ids.iter().map(String::as_str)));
+        }
         if let Some(after) = after {
             stmt.and_where(Expr::col(col("user_id")).gt(after));
         }

@@ -3,23 +3,33 @@
 //! migrations, and offers typed queries to the stages above it. Nothing here
 //! knows campaign logic; it persists, reads and claims.
 
+mod campaigns;
 mod connect;
+mod devices;
 mod facts;
 mod features;
 mod import;
 mod interactions;
+mod items;
+mod outbox;
 mod query;
 mod rank_models;
 mod segments;
+mod triggers;
 
-pub use connect::Backend;
+pub use campaigns::{CampaignRow, NewCampaign, NewRun, RunRow};
+pub use connect::{Backend, mask_password};
+pub use devices::DeviceRow;
 pub use facts::UserFactRow;
 pub use features::{ActivityRow, CategoryRow, CountRow, ProfileRow};
 pub use import::{ImportTxn, UserColumns, event_id};
 pub use interactions::{EventSink, RankEventPage, RankEventRow, RankItemRow};
+pub use items::ItemRow;
+pub use outbox::{AttemptRecord, NewExposure, NewOutbox, OutboxRow, OutboxUpdate, PlanRow};
 pub use query::{StoredUser, TABLES};
 pub use rank_models::{NewRankModel, RankModelRow};
 pub use segments::{NewSegmentModel, SegmentModelRow, SegmentRow};
+pub use triggers::{TriggerEvent, TriggerFire};
 
 use sea_orm::{DatabaseConnection, DbErr};
 

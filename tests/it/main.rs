@@ -2,13 +2,19 @@
 //! database. Store tests run on SQLite always and on PostgreSQL too when
 //! `HERALD_TEST_DATABASE_URL` names a server (`.ci/run` sets it).
 
+mod campaign;
+mod campaign_cli;
 mod channels;
 mod cli;
+mod dispatch;
 mod helpers;
 mod import;
 mod migrations;
 mod movielens;
+mod outbox;
 mod rank;
 mod render;
+mod scale;
+mod scheduler;
 mod segment;
 mod synth;

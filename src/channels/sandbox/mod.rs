@@ -23,6 +23,7 @@ mod faults;
 mod jwt;
 mod record;
 mod server;
+mod settings;
 pub mod sms;
 pub mod smtp;
 pub mod webhook;
@@ -30,6 +31,7 @@ pub mod webhook;
 pub use faults::{Decision, Failure, FaultInjector, Faults};
 pub use record::{Received, Record, header_pairs};
 pub use server::ServerHandle;
+pub use settings::{DEMO_EMAIL_FROM, DEMO_SMS_FROM};
 
 use std::fmt;
 use std::sync::Arc;

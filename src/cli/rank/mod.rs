@@ -4,6 +4,8 @@
 
 mod recommend;
 
+pub(crate) use recommend::peak_rss_mib;
+
 use super::progress::Progress;
 use crate::config::Settings;
 use crate::domain::now_millis;
@@ -143,7 +145,12 @@ pub(super) async fn read_histories(
     Ok(data)
 }
 
-async fn train(store: &Store, seed: u64, json: bool) -> anyhow::Result<()> {
+/// Fits the hybrid on every user's history and saves it as the active
+/// model; returns its id and the training metrics.
+pub(crate) async fn train_model(
+    store: &Store,
+    seed: u64,
+) -> anyhow::Result<(i64, serde_json::Value)> {
     let data = load(store).await?;
     let params = HybridParams {
         seed,
@@ -168,6 +175,11 @@ async fn train(store: &Store, seed: u64, json: bool) -> anyhow::Result<()> {
         now: now_millis(),
     };
     let id = store.save_rank_model(&model).await?;
+    Ok((id, metrics))
+}
+
+async fn train(store: &Store, seed: u64, json: bool) -> anyhow::Result<()> {
+    let (id, metrics) = train_model(store, seed).await?;
     if json {
         println!(
             "{}",
@@ -175,12 +187,15 @@ async fn train(store: &Store, seed: u64, json: bool) -> anyhow::Result<()> {
         );
     } else {
         println!(
-            "ranking model {id} (hybrid over {}) trained on {} users, {} items, {} interactions in {fit_seconds:.2} s; validation NDCG@10 {:.4}; now active",
-            recommender.model.base.collab_name(),
-            data.user_count(),
-            data.item_count(),
-            data.interaction_count(),
-            recommender.model.validation_ndcg
+            "ranking model {id} (hybrid over {}) trained on {} users, {} items, {} interactions in {:.2} s; validation NDCG@10 {:.4}; now active",
+            metrics["collaborative"].as_str().unwrap_or("?"),
+            metrics["users"],
+            metrics["items"],
+            metrics["interactions"],
+            metrics["fit_seconds"].as_f64().unwrap_or(0.0),
+            metrics["validation_ndcg_at_10"]
+                .as_f64()
+                .unwrap_or(f64::NAN)
         );
     }
     Ok(())

@@ -1,0 +1,83 @@
+//! Previews: the exact messages one user would get from a campaign, on
+//! every campaign channel they can be reached on, built with the same
+//! context and renderer as a run (holdout, consent and caps ignored: the
+//! marketer wants to see the content).
+
+use super::context::{item_contexts, shown};
+use super::message::{Unsent, address};
+use super::page::{recommendations, utc};
+use super::setup::Setup;
+use crate::campaign::engine::{CampaignError, Engine};
+use crate::campaign::policy::{Decision, Rules, decide};
+use crate::channels::RenderedMessage;
+use crate::domain::Channel;
+use crate::store::UserFactRow;
+
+/// One user's facts under the active segment model.
+pub(crate) async fn user_facts(
+    engine: &Engine,
+    user_id: &str,
+    segment_model: Option<i64>,
+) -> Result<UserFactRow, CampaignError> {
+    engine
+        .store()
+        .user_facts(&[user_id.to_owned()], segment_model)
+        .await?
+        .pop()
+        .ok_or_else(|| CampaignError::UnknownUser(user_id.to_owned()))
+}
+
+/// The variant the user is assigned to, holdout or not.
+pub(crate) fn variant_of(decision: &Decision) -> &str {
+    match decision {
+        Decision::Send { variant, .. } | Decision::Skip { variant, .. } => variant,
+    }
+}
+
+/// See [`Engine::preview`].
+pub(crate) async fn preview(
+    engine: &Engine,
+    campaign_id: i64,
+    user_id: &str,
+    now: i64,
+) -> Result<Vec<(Channel, RenderedMessage)>, CampaignError> {
+    let loaded = engine.load(campaign_id).await?;
+    let segment_model = engine
+        .store()
+        .active_segment_model()
+        .await?
+        .map(|m| m.model_id);
+    let user = user_facts(engine, user_id, segment_model).await?;
+    let setup = Setup::new(engine, loaded, segment_model, None).await?;
+    let decision = decide(
+        &setup.spec,
+        campaign_id,
+        &Rules::default(),
+        &user,
+        0,
+        utc(now),
+    );
+    let variant = variant_of(&decision).to_owned();
+    let (mut ranked, details) = recommendations(engine, &setup, &[&user]).await?;
+    let ranked = ranked.pop().unwrap_or_default();
+    let ctx = setup
+        .base
+        .context(&user, &variant, item_contexts(&shown(&ranked, &details)), 0);
+    let devices = engine
+        .store()
+        .active_devices(std::slice::from_ref(&user.user_id))
+        .await?;
+    let device = devices.get(&user.user_id).and_then(|d| d.first());
+    let mut out = Vec::new();
+    for &channel in &setup.spec.channels {
+        if address(&user, device, channel).is_none() {
+            continue;
+        }
+        match setup.compose(&user, device, channel, &variant, &ctx) {
+            Ok(composed) => out.push((channel, composed.message)),
+            Err(Unsent::Unreachable) => {}
+            Err(Unsent::Render(e)) => return Err(CampaignError::Other(e)),
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,118 @@
+//! `herald worker` and `herald serve`: the long-running processes.
+//! `worker` runs dispatch workers only (scale-out: any number of them
+//! against one PostgreSQL database, leases keep them apart); `serve` runs
+//! the scheduler and a dispatch worker in one process. Both stop
+//! gracefully on Ctrl-C or SIGTERM: the current batch is recorded, leases
+//! are released, and another process picks up where they left off.
+
+use crate::campaign::engine::Engine;
+use crate::config::Settings;
+use crate::dispatch::{ChannelSet, DrainReport, Worker};
+use crate::scheduler::{Scheduler, owner_id};
+use crate::store::Store;
+use clap::Args;
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// Arguments of `herald worker`.
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// Exit once the outbox has nothing pending instead of serving until
+    /// Ctrl-C or SIGTERM (herald extension, for batch jobs and `bench`).
+    #[arg(long)]
+    pub drain: bool,
+}
+
+/// Arguments of `herald serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {}
+
+/// A flag that turns true on Ctrl-C or SIGTERM, for graceful shutdown.
+pub(crate) fn shutdown_on_signal() -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down: finishing the current batch");
+        let _ = tx.send(true);
+    });
+    rx
+}
+
+/// Waits for Ctrl-C or (on Unix) SIGTERM.
+async fn wait_for_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
+
+/// A dispatch worker on `store` with the settings' adapters and the
+/// campaigns' channel fallback.
+fn worker(store: &Store, settings: &Settings, owner: &str) -> anyhow::Result<Worker> {
+    let engine = Engine::new(store.clone(), Arc::new(settings.clone()));
+    let channels = ChannelSet::from_settings(settings)?;
+    Ok(
+        Worker::new(store.clone(), channels, settings.dispatch.clone(), owner)
+            .with_fallback(engine.fallback()),
+    )
+}
+
+fn report(owner: &str, report: &DrainReport) {
+    let t = &report.totals;
+    println!(
+        "worker {owner}: {} delivered, {} failed, {} retried, {} redirected, {} fell back, in {} batches",
+        t.delivered, t.failed, t.retried, t.redirected, t.fell_back, report.batches
+    );
+}
+
+/// Runs `herald worker`.
+pub async fn run_worker(settings: &Settings, args: WorkerArgs) -> anyhow::Result<()> {
+    let store = super::open_store(settings).await?;
+    let owner = owner_id();
+    let shutdown = shutdown_on_signal();
+    let worker = worker(&store, settings, &owner)?;
+    tracing::info!(%owner, drain = args.drain, "dispatch worker started");
+    let result = if args.drain {
+        worker.drain(None, shutdown).await
+    } else {
+        worker.run(shutdown).await
+    };
+    store.close().await;
+    report(&owner, &result?);
+    Ok(())
+}
+
+/// Runs `herald serve`: the scheduler and a dispatch worker until Ctrl-C
+/// or SIGTERM.
+pub async fn run_serve(settings: &Settings, _args: ServeArgs) -> anyhow::Result<()> {
+    let store = super::open_store(settings).await?;
+    let owner = owner_id();
+    let shutdown = shutdown_on_signal();
+    let engine = Engine::new(store.clone(), Arc::new(settings.clone()));
+    let worker = worker(&store, settings, &owner)?;
+    let scheduler = Scheduler::new(engine, owner.clone());
+    eprintln!(
+        "herald serve: scheduler and dispatch worker running as {owner} (Ctrl-C or SIGTERM stops them)"
+    );
+    let (_, sent) = tokio::join!(scheduler.run(shutdown.clone()), worker.run(shutdown));
+    store.close().await;
+    report(&owner, &sent?);
+    Ok(())
+}

@@ -1,0 +1,113 @@
+//! Devices for sending: each user's active push tokens (newest first), and
+//! deactivation when a provider says a token is dead.
+
+use super::{Store, StoreError, ctx};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query};
+use sea_orm::{ConnectionTrait, DbErr, QueryResult};
+use std::collections::{HashMap, HashSet};
+
+/// An active device.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceRow {
+    /// Its id.
+    pub device_id: i64,
+    /// The owner.
+    pub user_id: String,
+    /// `ios`, `android` or `web`.
+    pub platform: String,
+    /// The provider token.
+    pub token: String,
+    /// Registration time (ms).
+    pub created_at: i64,
+}
+
+fn col(name: &str) -> Alias {
+    Alias::new(name)
+}
+
+/// Users per `IN (...)` list.
+const IN_CHUNK: usize = 1000;
+
+fn read_device(r: &QueryResult) -> Result<DeviceRow, DbErr> {
+    Ok(DeviceRow {
+        device_id: r.try_get("", "device_id")?,
+        user_id: r.try_get("", "user_id")?,
+        platform: r.try_get("", "platform")?,
+        token: r.try_get("", "token")?,
+        created_at: r.try_get("", "created_at")?,
+    })
+}
+
+/// Deactivates a device on `conn` (the pool, or the transaction that
+/// records the attempt which found the token dead); false when it was
+/// already inactive.
+pub(super) async fn deactivate(
+    conn: &impl ConnectionTrait,
+    device_id: i64,
+    reason: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let stmt = Query::update()
+        .table(col("devices"))
+        .value(col("active"), false)
+        .value(col("deactivated_at"), now)
+        .value(col("deactivation_reason"), reason)
+        .value(col("updated_at"), now)
+        .and_where(Expr::col(col("device_id")).eq(device_id))
+        .and_where(Expr::col(col("active")).eq(true))
+        .to_owned();
+    let result = conn
+        .execute(&stmt)
+        .await
+        .map_err(ctx("deactivate device"))?;
+    Ok(result.rows_affected() > 0)
+}
+
+impl Store {
+    /// Active devices of the given users, newest first per user.
+    pub async fn active_devices(
+        &self,
+        user_ids: &[String],
+    ) -> Result<HashMap<String, Vec<DeviceRow>>, StoreError> {
+        let mut seen = HashSet::new();
+        let unique: Vec<&str> = user_ids
+            .iter()
+            .map(String::as_str)
+            .filter(|u| seen.insert(*u))
+            .collect();
+        let mut devices: HashMap<String, Vec<DeviceRow>> = HashMap::new();
+        for chunk in unique.chunks(IN_CHUNK) {
+            let stmt = Query::select()
+                .columns(["device_id", "user_id", "platform", "token", "created_at"].map(col))
+                .from(col("devices"))
+                .and_where(Expr::col(col("active")).eq(true))
+                .and_where(Expr::col(col("user_id")).is_in(chunk.iter().copied()))
+                .order_by(col("created_at"), Order::Desc)
+                .order_by(col("device_id"), Order::Desc)
+                .to_owned();
+            let rows = self
+                .db()
+                .query_all(&stmt)
+                .await
+                .map_err(ctx("read active devices"))?;
+            for r in &rows {
+                let device = read_device(r).map_err(ctx("read active devices"))?;
+                devices
+                    .entry(device.user_id.clone())
+                    .or_default()
+                    .push(device);
+            }
+        }
+        Ok(devices)
+    }
+
+    /// Deactivates a device with a reason; false when it was already inactive.
+    pub async fn deactivate_device(
+        &self,
+        device_id: i64,
+        reason: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        deactivate(self.db(), device_id, reason, now).await
+    }
+}

@@ -1,0 +1,214 @@
+//! Claiming and finishing outbox rows. A claim is one `UPDATE ... WHERE
+//! outbox_id IN (SELECT ... LIMIT n) RETURNING ...` statement: on
+//! PostgreSQL the inner select takes `FOR UPDATE OF o SKIP LOCKED`, so
+//! concurrent claimers pass over each other's rows; on SQLite the one
+//! statement runs under the single writer lock, across processes too.
+//! Finishing an attempt checks the lease first, so a worker whose lease
+//! expired and was taken over cannot overwrite the new owner's outcome.
+
+use super::{
+    AttemptRecord, OUTBOX_COLUMNS, OutboxRow, OutboxUpdate, col, insert_outbox, read_outbox,
+};
+use crate::store::devices::deactivate;
+use crate::store::{Backend, Store, StoreError, ctx};
+use sea_orm::sea_query::{Expr, ExprTrait, Query, UpdateStatement, Value};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, Statement, TransactionTrait};
+
+/// The claim statement. Parameters: `$1` owner, `$2` lease end, `$3` now,
+/// `$4` limit, `$5` run (only when `by_run`).
+fn claim_sql(backend: Backend, by_run: bool) -> String {
+    let run_filter = if by_run { "AND o.run_id = $5" } else { "" };
+    let lock = match backend {
+        Backend::Postgres => "FOR UPDATE OF o SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    format!(
+        "UPDATE outbox SET lease_owner = $1, lease_until = $2, updated_at = $3 \
+         WHERE outbox_id IN (\
+           SELECT o.outbox_id FROM outbox o \
+           JOIN campaign_runs r ON r.run_id = o.run_id \
+           JOIN campaigns c ON c.campaign_id = r.campaign_id \
+           WHERE o.status = 'pending' AND o.next_attempt_at <= $3 \
+             AND (o.lease_until IS NULL OR o.lease_until < $3) \
+             AND r.status <> 'cancelled' AND c.status NOT IN ('paused', 'cancelled') \
+             {run_filter} \
+           ORDER BY o.next_attempt_at, o.outbox_id \
+           LIMIT $4 {lock}) \
+         RETURNING {}",
+        OUTBOX_COLUMNS.join(", ")
+    )
+}
+
+/// Applies an attempt's update to the row's columns.
+fn apply_update(stmt: &mut UpdateStatement, attempt: &AttemptRecord) {
+    let detail = attempt.detail.clone();
+    match &attempt.update {
+        OutboxUpdate::Sent => {
+            stmt.value(col("status"), "sent")
+                .value(col("sent_at"), attempt.finished_at)
+                .value(
+                    col("provider_message_id"),
+                    attempt.provider_message_id.clone(),
+                );
+        }
+        OutboxUpdate::Retry { next_attempt_at } => {
+            stmt.value(col("next_attempt_at"), *next_attempt_at)
+                .value(col("last_error"), detail);
+        }
+        OutboxUpdate::Failed | OutboxUpdate::Fallback { .. } => {
+            stmt.value(col("status"), "failed")
+                .value(col("last_error"), detail);
+        }
+        OutboxUpdate::Redirect {
+            device_id,
+            address,
+            payload,
+        } => {
+            stmt.value(col("device_id"), *device_id)
+                .value(col("address"), address.as_str())
+                .value(col("payload"), payload.as_str())
+                .value(col("next_attempt_at"), attempt.finished_at)
+                .value(col("last_error"), detail);
+        }
+    }
+}
+
+/// Updates the row if `owner` holds its lease; the new attempt count, or
+/// `None` when the lease was lost.
+async fn update_row(
+    txn: &DatabaseTransaction,
+    attempt: &AttemptRecord,
+) -> Result<Option<i32>, StoreError> {
+    let mut stmt = Query::update();
+    stmt.table(col("outbox"))
+        .value(col("attempts"), Expr::col(col("attempts")).add(1))
+        .value(col("lease_owner"), Value::String(None))
+        .value(col("lease_until"), Value::BigInt(None))
+        .value(col("updated_at"), attempt.finished_at)
+        .and_where(Expr::col(col("outbox_id")).eq(attempt.outbox_id))
+        .and_where(Expr::col(col("lease_owner")).eq(attempt.owner.as_str()))
+        .returning_col(col("attempts"));
+    apply_update(&mut stmt, attempt);
+    let row = txn
+        .query_one(&stmt)
+        .await
+        .map_err(ctx("update outbox row"))?;
+    row.map(|r| r.try_get("", "attempts"))
+        .transpose()
+        .map_err(ctx("read attempt count"))
+}
+
+async fn insert_attempt(
+    txn: &DatabaseTransaction,
+    attempt: &AttemptRecord,
+    number: i32,
+) -> Result<(), StoreError> {
+    let stmt = Query::insert()
+        .into_table(col("delivery_attempts"))
+        .columns(
+            [
+                "outbox_id",
+                "attempt",
+                "worker",
+                "outcome",
+                "detail",
+                "provider_message_id",
+                "retry_after_ms",
+                "started_at",
+                "finished_at",
+            ]
+            .map(col),
+        )
+        .values_panic([
+            attempt.outbox_id.into(),
+            number.into(),
+            attempt.owner.clone().into(),
+            attempt.outcome.clone().into(),
+            attempt.detail.clone().into(),
+            attempt.provider_message_id.clone().into(),
+            attempt.retry_after_ms.into(),
+            attempt.started_at.into(),
+            attempt.finished_at.into(),
+        ])
+        .to_owned();
+    txn.execute(&stmt)
+        .await
+        .map_err(ctx("record delivery attempt"))?;
+    Ok(())
+}
+
+impl Store {
+    /// Claims up to `limit` due rows (`pending`, `next_attempt_at <= now`,
+    /// lease free or expired) of campaigns that are not paused or
+    /// cancelled, optionally of one run, leasing them to `owner` until
+    /// `now + lease_ms`. Two concurrent callers never get the same row.
+    pub async fn claim_outbox(
+        &self,
+        owner: &str,
+        now: i64,
+        lease_ms: i64,
+        limit: u64,
+        run_id: Option<i64>,
+    ) -> Result<Vec<OutboxRow>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut values: Vec<Value> = vec![
+            owner.into(),
+            now.saturating_add(lease_ms).into(),
+            now.into(),
+            i64::try_from(limit).unwrap_or(i64::MAX).into(),
+        ];
+        values.extend(run_id.map(Value::from));
+        let sql = claim_sql(self.backend(), run_id.is_some());
+        let db = self.db();
+        let stmt = Statement::from_sql_and_values(db.get_database_backend(), sql, values);
+        let rows = db
+            .query_all_raw(stmt)
+            .await
+            .map_err(ctx("claim outbox rows"))?;
+        let mut claimed = rows
+            .iter()
+            .map(read_outbox)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(ctx("read claimed outbox rows"))?;
+        claimed.sort_by_key(|r| (r.next_attempt_at, r.outbox_id));
+        Ok(claimed)
+    }
+
+    /// Records an attempt and applies its update in one transaction, if
+    /// `owner` still holds the row's lease (false when it lost it).
+    pub async fn finish_attempt(&self, attempt: &AttemptRecord) -> Result<bool, StoreError> {
+        let txn = self.db().begin().await.map_err(ctx("begin attempt"))?;
+        let Some(number) = update_row(&txn, attempt).await? else {
+            txn.rollback().await.map_err(ctx("roll back attempt"))?;
+            return Ok(false);
+        };
+        insert_attempt(&txn, attempt, number).await?;
+        if let OutboxUpdate::Fallback { next } = &attempt.update {
+            insert_outbox(&txn, std::slice::from_ref(&**next)).await?;
+        }
+        if let Some((device_id, reason)) = &attempt.deactivate_device {
+            deactivate(&txn, *device_id, reason, attempt.finished_at).await?;
+        }
+        txn.commit().await.map_err(ctx("commit attempt"))?;
+        Ok(true)
+    }
+
+    /// Releases every lease `owner` holds (graceful shutdown).
+    pub async fn release_leases(&self, owner: &str) -> Result<u64, StoreError> {
+        let stmt = Query::update()
+            .table(col("outbox"))
+            .value(col("lease_owner"), Value::String(None))
+            .value(col("lease_until"), Value::BigInt(None))
+            .and_where(Expr::col(col("lease_owner")).eq(owner))
+            .and_where(Expr::col(col("status")).eq("pending"))
+            .to_owned();
+        let result = self
+            .db()
+            .execute(&stmt)
+            .await
+            .map_err(ctx("release leases"))?;
+        Ok(result.rows_affected())
+    }
+}

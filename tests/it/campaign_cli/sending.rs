@@ -1,0 +1,190 @@
+//! `campaign run`, `serve` and Ctrl-C against the sandbox providers:
+//! every planned push arrives once, a due and a triggered campaign are
+//! sent by `serve`, and an interrupted run resumes without sending twice.
+
+use super::{CAMPAIGN, Shop};
+use crate::helpers::apns_token;
+use herald::channels::sandbox::{Sandbox, SandboxConfig};
+
+#[tokio::test]
+async fn a_run_delivers_every_planned_push_to_the_sandbox() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let mut shop = Shop::new().await;
+    let config = sandbox
+        .write_settings(
+            &shop.path("sandbox"),
+            "[dispatch]\nbackoff_base = \"10ms\"\nbackoff_max = \"100ms\"\n",
+        )
+        .unwrap();
+    shop.config = Some(config);
+    let id = shop
+        .create(&CAMPAIGN.replace("[\"push\", \"email\"]", "[\"push\"]"))
+        .await;
+    let out = shop.ok(&["campaign", "run", &id, "--json"]).await;
+    let summary: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(summary["targeted"], 4, "{out}");
+    assert_eq!(summary["sent"], 3, "{out}");
+    assert_eq!(summary["delivered"], 3, "{out}");
+    assert_eq!(summary["failed"], 0, "{out}");
+    assert_eq!(summary["status"], "done", "{out}");
+    let mut tokens: Vec<String> = sandbox
+        .record()
+        .of("apns")
+        .into_iter()
+        .filter_map(|r| r.address)
+        .collect();
+    tokens.sort();
+    assert_eq!(
+        tokens,
+        [apns_token(0x11), apns_token(0x22), apns_token(0x33)]
+    );
+    let show = shop.ok(&["campaign", "show", &id, "--json"]).await;
+    let doc: serde_json::Value = serde_json::from_str(&show).unwrap();
+    assert_eq!(doc["runs"][0]["outbox"]["sent"], 3, "{show}");
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn serve_runs_due_and_triggered_campaigns_and_stops_on_sigterm() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let mut shop = Shop::new().await;
+    shop.config = Some(sandbox.write_settings(&shop.path("sandbox"), "").unwrap());
+    let push = CAMPAIGN.replace("[\"push\", \"email\"]", "[\"push\"]");
+    let cron = "{ cron = \"0 10 * * Sat\", timezone = \"Europe/Berlin\" }";
+    let trigger = shop
+        .create(&push.replace(cron, "{ trigger = \"cart\", delay = \"0s\" }"))
+        .await;
+    let once = shop
+        .create(&push.replace(cron, "{ at = \"2020-01-01T00:00:00Z\" }"))
+        .await;
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let items = shop.file("items.csv", "item_id,title\ni1,Lamp\n");
+    let events = shop.file(
+        "events.csv",
+        &format!("user_id,item_id,event,ts,value\nu2,i1,cart,{now},\n"),
+    );
+    shop.ok(&["import", "items", &items]).await;
+    shop.ok(&["import", "events", &events]).await;
+    let mut serve = tokio::process::Command::new(env!("CARGO_BIN_EXE_herald"))
+        .args(["--database", &shop.db.url, "--config"])
+        .arg(shop.config.as_ref().unwrap())
+        .arg("serve")
+        .env_remove("HERALD_ENV")
+        .env("HERALD_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start herald serve");
+    let once_id: i64 = once.parse().unwrap();
+    for _ in 0..300 {
+        let done = shop
+            .db
+            .store
+            .campaign(once_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status
+            == "done";
+        if done && sandbox.record().count("apns") >= 4 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let pid = serve.id().unwrap().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status();
+    assert!(killed.unwrap().success());
+    let status = serve.wait().await.unwrap();
+    assert_eq!(status.code(), Some(0), "serve did not stop cleanly");
+    let mut tokens: Vec<_> = (sandbox.record().of("apns").into_iter())
+        .filter_map(|r| r.address)
+        .collect();
+    tokens.sort();
+    let expected = [0x11, 0x22, 0x22, 0x33].map(apns_token);
+    assert_eq!(tokens, expected, "campaigns {trigger} and {once}");
+    assert_eq!(shop.status(&once).await, "done");
+    assert_eq!(shop.status(&trigger).await, "scheduled");
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn ctrl_c_stops_a_run_between_batches_and_a_rerun_resumes_it() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    sandbox
+        .faults()
+        .set_latency(std::time::Duration::from_millis(200));
+    let mut shop = Shop::new().await;
+    let users: String = (100..140)
+        .map(|n| format!("x{n},,UTC,GB,true,false,X{n}\n"))
+        .collect();
+    let devices: String = (100..140)
+        .map(|n| format!("x{n},ios,{},com.example.shop,\n", apns_token(n)))
+        .collect();
+    let users = shop.file(
+        "more-users.csv",
+        &format!("user_id,email,timezone,country,consent_push,consent_email,first_name\n{users}"),
+    );
+    let devices = shop.file(
+        "more-devices.csv",
+        &format!("user_id,platform,token,app_id,created_at\n{devices}"),
+    );
+    shop.ok(&["import", "users", &users]).await;
+    shop.ok(&["import", "devices", &devices]).await;
+    let extra = "[dispatch]\nbatch_size = 2\n[dispatch.apns]\nconcurrency = 1\n";
+    shop.config = Some(
+        sandbox
+            .write_settings(&shop.path("sandbox"), extra)
+            .unwrap(),
+    );
+    let id = shop
+        .create(&CAMPAIGN.replace("[\"push\", \"email\"]", "[\"push\"]"))
+        .await;
+    let run = tokio::process::Command::new(env!("CARGO_BIN_EXE_herald"))
+        .args(["--database", &shop.db.url, "--config"])
+        .arg(shop.config.as_ref().unwrap())
+        .args(["campaign", "run", &id, "--json"])
+        .env_remove("HERALD_ENV")
+        .env("HERALD_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start herald campaign run");
+    for _ in 0..300 {
+        if sandbox.record().count("apns") > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let pid = run.id().unwrap().to_string();
+    let signalled = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status();
+    assert!(signalled.unwrap().success());
+    let first = run.wait_with_output().await.unwrap();
+    let err = String::from_utf8_lossy(&first.stderr);
+    assert_eq!(first.status.code(), Some(1), "{err}");
+    assert!(err.contains("interrupted"), "{err}");
+    let summary: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    assert_eq!(summary["interrupted"], true);
+    assert!(summary["pending"].as_i64().unwrap() > 0, "{summary}");
+    sandbox.faults().set_latency(std::time::Duration::ZERO);
+    let out = shop.ok(&["campaign", "run", &id, "--json"]).await;
+    let summary: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(summary["resumed"], true, "{out}");
+    assert_eq!(summary["delivered"], 43, "{out}");
+    assert_eq!(summary["pending"], 0, "{out}");
+    let mut tokens: Vec<String> = (sandbox.record().of("apns").into_iter())
+        .filter_map(|r| r.address)
+        .collect();
+    tokens.sort();
+    tokens.dedup();
+    assert_eq!(tokens.len(), 43);
+    assert_eq!(
+        sandbox.record().count("apns"),
+        43,
+        "a message was sent twice"
+    );
+    sandbox.shutdown().await;
+}
