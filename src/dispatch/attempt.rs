@@ -1,9 +1,10 @@
 //! One claimed row, start to finish: read its address and content, pick
 //! the provider, wait for the provider's limits, send, decide the row's
 //! new state from the classified outcome (ARCHITECTURE rule 5: the
-//! adapters classify, this decides), and record the attempt if the lease
-//! is still ours. A row that cannot be read or has no configured provider
-//! fails with a detail saying why; nothing here panics on row content.
+//! adapters classify, this decides) into the attempt record the step
+//! writes with the rest of its batch. A row that cannot be read or has no
+//! configured provider fails with a detail saying why; nothing here panics
+//! on row content.
 
 use std::time::Instant;
 
@@ -33,9 +34,17 @@ pub(super) enum Fate {
     Lost,
 }
 
+/// What one attempt leaves for the step to record.
+pub(super) enum Attempted {
+    /// The attempt and the row's new state, to record if the lease holds.
+    Record(Box<AttemptRecord>),
+    /// The lease ran out before the send; nothing to record.
+    Lost,
+}
+
 impl Fate {
     /// The fate an update stands for.
-    fn of(update: &OutboxUpdate) -> Self {
+    pub(super) fn of(update: &OutboxUpdate) -> Self {
         match update {
             OutboxUpdate::Sent => Fate::Delivered,
             OutboxUpdate::Retry { .. } => Fate::Retried,
@@ -77,21 +86,22 @@ impl StepClock {
 }
 
 impl Worker {
-    /// Attempts one row; returns its fate and whether it was rate limited.
+    /// Attempts one row; returns what to record and whether it was rate
+    /// limited.
     pub(super) async fn attempt(
         &self,
         row: &OutboxRow,
         clock: &StepClock,
-    ) -> Result<(Fate, bool), DispatchError> {
+    ) -> Result<(Attempted, bool), DispatchError> {
         let message = match outbound(row) {
             Ok(message) => message,
-            Err(detail) => return self.give_up(row, clock, detail).await.map(|f| (f, false)),
+            Err(detail) => return Ok((self.give_up(row, clock, detail), false)),
         };
         let provider = Provider::for_address(&message.address);
         let Some(channel) = self.channels.get(provider) else {
             let detail =
                 format!("the {provider} provider is not configured (fill in [{provider}])");
-            return self.give_up(row, clock, detail).await.map(|f| (f, false));
+            return Ok((self.give_up(row, clock, detail), false));
         };
         let pass = self.limits.enter(provider).await;
         if clock.elapsed() >= self.lease_budget() {
@@ -100,7 +110,7 @@ impl Worker {
                 owner = %self.owner,
                 "dispatch lease ran out before the send; left for the next claim"
             );
-            return Ok((Fate::Lost, pass.throttled));
+            return Ok((Attempted::Lost, pass.throttled));
         }
         let started_at = clock.at();
         let outcome = channel.send(&message).await;
@@ -108,7 +118,7 @@ impl Worker {
         let throttled = pass.throttled;
         drop(pass);
         let record = self.decide(row, outcome, started_at, finished_at).await?;
-        Ok((self.finish(record).await?, throttled))
+        Ok((Attempted::Record(Box::new(record)), throttled))
     }
 
     /// How long after the claim a send may still start: three quarters of
@@ -168,16 +178,11 @@ impl Worker {
     }
 
     /// Fails a row that cannot be sent at all, without sending.
-    async fn give_up(
-        &self,
-        row: &OutboxRow,
-        clock: &StepClock,
-        detail: String,
-    ) -> Result<Fate, DispatchError> {
+    fn give_up(&self, row: &OutboxRow, clock: &StepClock, detail: String) -> Attempted {
         let now = clock.at();
         let mut record = self.record(row, "permanent", now, now);
         record.detail = Some(detail);
-        self.finish(record).await
+        Attempted::Record(Box::new(record))
     }
 
     /// A failed-by-default record of an attempt on `row`.
@@ -194,20 +199,6 @@ impl Worker {
             deactivate_device: None,
             update: OutboxUpdate::Failed,
         }
-    }
-
-    /// Records the attempt; a lost lease is counted, not an error.
-    async fn finish(&self, record: AttemptRecord) -> Result<Fate, DispatchError> {
-        if self.store.finish_attempt(&record).await? {
-            return Ok(Fate::of(&record.update));
-        }
-        tracing::warn!(
-            outbox_id = record.outbox_id,
-            owner = %self.owner,
-            outcome = %record.outcome,
-            "dispatch lease lost before the attempt was recorded"
-        );
-        Ok(Fate::Lost)
     }
 }
 

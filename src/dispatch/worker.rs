@@ -11,11 +11,12 @@ use crate::config::DispatchSettings;
 use crate::store::Store;
 
 use super::DispatchError;
-use super::attempt::{Fate, StepClock};
+use super::attempt::{Attempted, Fate, StepClock};
 use super::backoff::{RetryPolicy, millis};
 use super::channels::ChannelSet;
 use super::fallback::Fallback;
 use super::limits::Limits;
+use crate::store::AttemptRecord;
 
 /// Counts of what a step (or a whole drain) did with the rows it claimed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -135,8 +136,9 @@ impl Worker {
 
     /// Claims one batch due at `now` (ms), of run `run_id` or of every
     /// run, sends it concurrently within each provider's limits, records
-    /// every attempt, and returns what happened. A store error on one row
-    /// is returned after the rest of the batch has been recorded.
+    /// every attempt (one transaction per batch), and returns what
+    /// happened. A store error on one row is returned after the rest of
+    /// the batch has been recorded.
     pub async fn step(&self, now: i64, run_id: Option<i64>) -> Result<Step, DispatchError> {
         let limit = u64::from(self.settings.batch_size.get());
         let lease = millis(self.settings.lease.get());
@@ -153,17 +155,46 @@ impl Worker {
             claimed: rows.len() as u64,
             ..Tally::default()
         };
+        let mut records = Vec::with_capacity(rows.len());
         let mut first_error = None;
         for result in results {
             match result {
-                Ok((fate, throttled)) => tally.count(fate, throttled),
+                Ok((Attempted::Record(record), throttled)) => records.push((*record, throttled)),
+                Ok((Attempted::Lost, throttled)) => tally.count(Fate::Lost, throttled),
                 Err(e) => {
                     first_error.get_or_insert(e);
                 }
             }
         }
+        self.record_batch(records, &mut tally).await?;
         log_batch(&self.owner, &tally);
         first_error.map_or(Ok(Step::Worked(tally)), Err)
+    }
+
+    /// Writes a batch's attempts in one transaction; an attempt whose
+    /// lease was lost meanwhile is counted, not an error.
+    async fn record_batch(
+        &self,
+        records: Vec<(AttemptRecord, bool)>,
+        tally: &mut Tally,
+    ) -> Result<(), DispatchError> {
+        let (records, throttled): (Vec<AttemptRecord>, Vec<bool>) = records.into_iter().unzip();
+        let applied = self.store.finish_attempts(&records).await?;
+        for ((record, throttled), applied) in records.iter().zip(throttled).zip(applied) {
+            let fate = if applied {
+                Fate::of(&record.update)
+            } else {
+                tracing::warn!(
+                    outbox_id = record.outbox_id,
+                    owner = %self.owner,
+                    outcome = %record.outcome,
+                    "dispatch lease lost before the attempt was recorded"
+                );
+                Fate::Lost
+            };
+            tally.count(fate, throttled);
+        }
+        Ok(())
     }
 
     /// Releases every lease this worker holds (graceful shutdown).

@@ -137,6 +137,25 @@ async fn insert_attempt(
     Ok(())
 }
 
+/// One attempt inside a batch transaction; false when the lease was lost
+/// (the guarded update matched nothing, so nothing was written).
+async fn record_one(
+    txn: &DatabaseTransaction,
+    attempt: &AttemptRecord,
+) -> Result<bool, StoreError> {
+    let Some(number) = update_row(txn, attempt).await? else {
+        return Ok(false);
+    };
+    insert_attempt(txn, attempt, number).await?;
+    if let OutboxUpdate::Fallback { next } = &attempt.update {
+        insert_outbox(txn, std::slice::from_ref(&**next)).await?;
+    }
+    if let Some((device_id, reason)) = &attempt.deactivate_device {
+        deactivate(txn, *device_id, reason, attempt.finished_at).await?;
+    }
+    Ok(true)
+}
+
 impl Store {
     /// Claims up to `limit` due rows (`pending`, `next_attempt_at <= now`,
     /// lease free or expired) of campaigns that are not paused or
@@ -179,20 +198,24 @@ impl Store {
     /// Records an attempt and applies its update in one transaction, if
     /// `owner` still holds the row's lease (false when it lost it).
     pub async fn finish_attempt(&self, attempt: &AttemptRecord) -> Result<bool, StoreError> {
-        let txn = self.db().begin().await.map_err(ctx("begin attempt"))?;
-        let Some(number) = update_row(&txn, attempt).await? else {
-            txn.rollback().await.map_err(ctx("roll back attempt"))?;
-            return Ok(false);
-        };
-        insert_attempt(&txn, attempt, number).await?;
-        if let OutboxUpdate::Fallback { next } = &attempt.update {
-            insert_outbox(&txn, std::slice::from_ref(&**next)).await?;
+        let done = self.finish_attempts(std::slice::from_ref(attempt)).await?;
+        Ok(done.first().copied().unwrap_or(false))
+    }
+
+    /// Records a batch of attempts in one transaction (one commit per
+    /// batch, not per message); each applies only if its worker still
+    /// holds the row's lease. Returns, per attempt, whether it applied.
+    pub async fn finish_attempts(
+        &self,
+        attempts: &[AttemptRecord],
+    ) -> Result<Vec<bool>, StoreError> {
+        let txn = self.db().begin().await.map_err(ctx("begin attempts"))?;
+        let mut applied = Vec::with_capacity(attempts.len());
+        for attempt in attempts {
+            applied.push(record_one(&txn, attempt).await?);
         }
-        if let Some((device_id, reason)) = &attempt.deactivate_device {
-            deactivate(&txn, *device_id, reason, attempt.finished_at).await?;
-        }
-        txn.commit().await.map_err(ctx("commit attempt"))?;
-        Ok(true)
+        txn.commit().await.map_err(ctx("commit attempts"))?;
+        Ok(applied)
     }
 
     /// Releases every lease `owner` holds (graceful shutdown).
