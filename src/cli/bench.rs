@@ -229,6 +229,7 @@ impl Sending<'_> {
                 .arg("--database")
                 .arg(self.url)
                 .args(["worker", "--drain"])
+                .stdout(std::process::Stdio::null())
                 .spawn()
                 .context("starting a worker process")?;
             children.push(child);
