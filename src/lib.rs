@@ -20,5 +20,8 @@ pub mod campaign;
 pub mod render;
 pub mod channels;
 pub mod dispatch;
+pub mod feedback;
+pub mod api;
 pub mod scheduler;
+pub mod report;
 pub mod cli;

@@ -16,6 +16,8 @@ mod m20261128_000001_people;
 mod m20261128_000002_models;
 mod m20261128_000003_campaigns;
 mod m20261128_000004_feedback;
+mod m20261129_000005_secrets;
+mod m20261129_000006_outbox_claim_index;
 mod util;
 
 /// The ordered list of migrations applied by `herald migrate`.
@@ -29,6 +31,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000002_models::Migration),
             Box::new(m20261128_000003_campaigns::Migration),
             Box::new(m20261128_000004_feedback::Migration),
+            Box::new(m20261129_000005_secrets::Migration),
+            Box::new(m20261129_000006_outbox_claim_index::Migration),
         ]
     }
 }

@@ -2,9 +2,10 @@
 //! [`CampaignSpec`]. Everything that can be checked without rendering is
 //! checked here, with messages that name the field: unknown keys, channels
 //! and schedules, a bad cron or timezone, weights that do not sum to 1,
-//! duplicate variant names, a holdout outside [0, 0.5], a bad audience
-//! (CEL, with line and column) or trigger condition. Template checks run
-//! against sample users where the campaign is created.
+//! duplicate variant names, a holdout outside [0, 0.5], an optimal
+//! schedule mixed with another kind or with a `within` outside 1h..=7d, a
+//! bad audience (CEL, with line and column) or trigger condition. Template
+//! checks run against sample users where the campaign is created.
 
 use super::cron::CronExpr;
 use crate::config::{Duration, FrequencyCap, QuietHours};
@@ -42,6 +43,8 @@ struct RawSchedule {
     delay: Option<Duration>,
     condition: Option<String>,
     window: Option<Duration>,
+    optimal: Option<bool>,
+    within: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -106,10 +109,28 @@ pub enum Schedule {
         /// bucketed by `floor(ts / window)`); 24 hours by default.
         window: Duration,
     },
+    /// Once, at the first scheduler tick after creation (or on `campaign
+    /// run`), each user's message held until their best local hour
+    /// (learned from their opens and clicks, see
+    /// [`send_time`](super::send_time)) within `within` of the run.
+    Optimal {
+        /// How far past the run a message may wait for its hour (1h to 7d).
+        within: Duration,
+    },
 }
 
 /// The default trigger dedup window: one fire per user per day.
 pub const DEFAULT_TRIGGER_WINDOW: Duration = Duration::from_secs(24 * 3600);
+
+/// The default `within` of an optimal schedule: a day, so every hour of
+/// the day is reachable.
+pub const DEFAULT_OPTIMAL_WITHIN: Duration = Duration::from_secs(24 * 3600);
+
+/// The shortest `within` of an optimal schedule.
+pub const OPTIMAL_WITHIN_MIN: Duration = Duration::from_secs(3600);
+
+/// The longest `within` of an optimal schedule.
+pub const OPTIMAL_WITHIN_MAX: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// One variant: its share of the audience and its content fields (title,
 /// body, email_subject, email_template, ...), checked by the renderer.
@@ -231,7 +252,7 @@ fn validate(raw: RawSpec, attributes: &BTreeSet<String>) -> Checked<CampaignSpec
     }
     Ok(CampaignSpec {
         channels: channels(&raw.channels)?,
-        schedule: schedule(&raw.schedule, attributes)?,
+        schedule: schedule::schedule(&raw.schedule, attributes)?,
         variants: variants(&raw.variants)?,
         name: raw.name,
         audience: raw.audience,
@@ -292,46 +313,7 @@ fn variants(raw: &[RawVariant]) -> Checked<Vec<Variant>> {
         .collect())
 }
 
-fn schedule(raw: &RawSchedule, attributes: &BTreeSet<String>) -> Checked<Schedule> {
-    match (&raw.at, &raw.cron, &raw.trigger) {
-        (Some(at), None, None) => {
-            let millis = crate::domain::parse_rfc3339_millis(at)
-                .map_err(|e| ("schedule.at".to_owned(), e.0))?;
-            Ok(Schedule::At(millis))
-        }
-        (None, Some(cron), None) => {
-            let cron = CronExpr::parse(cron).map_err(|e| ("schedule.cron".to_owned(), e.reason))?;
-            let cron = Box::new(cron);
-            let zone = match raw.timezone.as_deref() {
-                None => return bad("schedule.timezone", "give an IANA timezone or \"user\""),
-                Some("user") => ScheduleZone::User,
-                Some(tz) => ScheduleZone::Fixed(
-                    Timezone::parse(tz).map_err(|e| ("schedule.timezone".to_owned(), e.0))?,
-                ),
-            };
-            Ok(Schedule::Cron { cron, zone })
-        }
-        (None, None, Some(event)) => {
-            crate::domain::EventKind::parse(event)
-                .map_err(|e| ("schedule.trigger".to_owned(), e.0))?;
-            if let Some(condition) = &raw.condition {
-                Audience::compile(condition, attributes)
-                    .map_err(|e| ("schedule.condition".to_owned(), e.to_string()))?;
-            }
-            let window = raw.window.unwrap_or(DEFAULT_TRIGGER_WINDOW);
-            if window.get().as_millis() < 1000 {
-                return bad("schedule.window", "must be at least 1s (e.g. \"24h\")");
-            }
-            Ok(Schedule::Trigger {
-                event: event.clone(),
-                delay: raw.delay.unwrap_or_default(),
-                condition: raw.condition.clone(),
-                window,
-            })
-        }
-        _ => bad("schedule", "give exactly one of at, cron or trigger"),
-    }
-}
+mod schedule;
 
 #[cfg(test)]
 mod tests;

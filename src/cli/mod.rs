@@ -5,11 +5,14 @@
 //! exit with 2.
 
 mod bench;
+mod demo;
 mod campaign;
+mod export;
 mod gen_data;
 mod import;
 mod progress;
 mod rank;
+mod report;
 mod sandbox;
 mod segment;
 mod shop;
@@ -56,6 +59,8 @@ pub enum Command {
     GenData(gen_data::GenDataArgs),
     /// The scale benchmark: a generated shop, a push and an email campaign to the sandbox.
     Bench(bench::BenchArgs),
+    /// The whole loop on the embedded database: shop, models, campaign rounds, feedback, report.
+    Demo(demo::DemoArgs),
     /// Campaigns: create, list, show, preview, run, pause, resume, cancel, explain.
     Campaign(campaign::CampaignArgs),
     /// Dispatch workers only: send due outbox messages until Ctrl-C or SIGTERM.
@@ -63,6 +68,10 @@ pub enum Command {
     /// The scheduler and dispatch workers in one process until Ctrl-C or
     /// SIGTERM. The HTTP API and tracking endpoints arrive with a later release.
     Serve(worker::ServeArgs),
+    /// Feedback analytics per campaign, run, variant, segment and channel (HTML, JSON or CSV).
+    Report(report::ReportArgs),
+    /// Export data for use elsewhere: `export training --out FILE`.
+    Export(export::ExportArgs),
 }
 
 /// A mistake in how a command was called (not in the data): exits with 2
@@ -91,9 +100,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sandbox(args) => sandbox::run(args).await,
         Command::Rank(args) => rank::run(&settings, args).await,
         Command::Bench(args) => bench::run(cli.database.clone(), args).await,
+        Command::Demo(args) => demo::run(args).await,
         Command::Campaign(args) => campaign::run(&settings, args).await,
         Command::Worker(args) => worker::run_worker(&settings, args).await,
         Command::Serve(args) => worker::run_serve(&settings, args).await,
+        Command::Report(args) => report::run(&settings, args).await,
+        Command::Export(args) => export::run(&settings, args).await,
     }
 }
 

@@ -118,3 +118,18 @@ pub async fn train(store: &Store, k: usize, seed: u64) -> anyhow::Result<Vec<Sta
     });
     Ok(stages)
 }
+
+/// Retrains the ranking model only (between campaign rounds: the blend
+/// learns from campaign clicks once there are enough).
+pub async fn retrain_rank(store: &Store, seed: u64) -> anyhow::Result<StageTime> {
+    let start = Instant::now();
+    let (_, metrics) = super::rank::train_model(store, seed).await?;
+    Ok(StageTime {
+        stage: format!(
+            "rank retrain ({})",
+            metrics["blend_source"].as_str().unwrap_or("held_out")
+        ),
+        items: metrics["users"].as_u64().unwrap_or(0),
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}

@@ -1,15 +1,20 @@
 //! `herald worker` and `herald serve`: the long-running processes.
 //! `worker` runs dispatch workers only (scale-out: any number of them
 //! against one PostgreSQL database, leases keep them apart); `serve` runs
-//! the scheduler and a dispatch worker in one process. Both stop
-//! gracefully on Ctrl-C or SIGTERM: the current batch is recorded, leases
-//! are released, and another process picks up where they left off.
+//! the HTTP server (tracking and unsubscribe routes, `/healthz`) on
+//! `server.bind`, the scheduler and a dispatch worker in one process. Both
+//! stop gracefully on Ctrl-C or SIGTERM: the current batch is recorded,
+//! leases are released, HTTP requests in flight finish, and another
+//! process picks up where they left off.
 
+use crate::api::{AppState, serve_http};
 use crate::campaign::engine::Engine;
 use crate::config::Settings;
 use crate::dispatch::{ChannelSet, DrainReport, Worker};
+use crate::domain::now_millis;
 use crate::scheduler::{Scheduler, owner_id};
 use crate::store::Store;
+use anyhow::Context;
 use clap::Args;
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -99,20 +104,32 @@ pub async fn run_worker(settings: &Settings, args: WorkerArgs) -> anyhow::Result
     Ok(())
 }
 
-/// Runs `herald serve`: the scheduler and a dispatch worker until Ctrl-C
-/// or SIGTERM.
+/// Runs `herald serve`: the HTTP server, the scheduler and a dispatch
+/// worker until Ctrl-C or SIGTERM.
 pub async fn run_serve(settings: &Settings, _args: ServeArgs) -> anyhow::Result<()> {
     let store = super::open_store(settings).await?;
     let owner = owner_id();
+    let shared = Arc::new(settings.clone());
+    let state = AppState::new(store.clone(), shared.clone(), now_millis()).await?;
+    let bind = settings.server.bind;
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("cannot listen on server.bind {bind}"))?;
+    let address = listener.local_addr().context("reading the bound address")?;
     let shutdown = shutdown_on_signal();
-    let engine = Engine::new(store.clone(), Arc::new(settings.clone()));
+    let engine = Engine::new(store.clone(), shared);
     let worker = worker(&store, settings, &owner)?;
     let scheduler = Scheduler::new(engine, owner.clone());
     eprintln!(
-        "herald serve: scheduler and dispatch worker running as {owner} (Ctrl-C or SIGTERM stops them)"
+        "herald serve: http://{address} (tracking, unsubscribe, /healthz); scheduler and dispatch worker running as {owner} (Ctrl-C or SIGTERM stops them)"
     );
-    let (_, sent) = tokio::join!(scheduler.run(shutdown.clone()), worker.run(shutdown));
+    let (_, sent, http) = tokio::join!(
+        scheduler.run(shutdown.clone()),
+        worker.run(shutdown.clone()),
+        serve_http(state, listener, shutdown)
+    );
     store.close().await;
+    http.context("the HTTP server failed")?;
     report(&owner, &sent?);
     Ok(())
 }

@@ -21,6 +21,7 @@
 
 mod dispatch;
 mod error;
+mod feedback;
 mod load;
 mod policy;
 mod render;
@@ -35,6 +36,7 @@ use serde::{Deserialize, Serialize};
 
 pub use dispatch::{ChannelLimits, DispatchSettings};
 pub use error::ConfigError;
+pub use feedback::FeedbackSettings;
 pub use load::{ENV_PREFIX, ENV_SELECTOR, ENV_SEPARATOR, LoadOptions, load};
 pub use policy::{FrequencyCap, Period, PolicySettings, QuietHours};
 pub use sections::{
@@ -69,6 +71,8 @@ pub struct Settings {
     pub dispatch: DispatchSettings,
     /// `[policy]`: default frequency cap and quiet hours.
     pub policy: PolicySettings,
+    /// `[feedback]`: click-through and view-through attribution windows.
+    pub feedback: FeedbackSettings,
 }
 
 impl Settings {

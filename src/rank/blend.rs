@@ -1,10 +1,15 @@
 //! The learned blend: a logistic regression (linfa-logistic) over the base
 //! models' per-user normalised scores and the time, segment and content
 //! signals. It is trained on held-out interactions (a validation split
-//! inside the training data) today; [`fit_blend`] takes any (features,
-//! label) rows, so campaign click feedback can train it later.
+//! inside the training data) until campaigns have produced enough
+//! feedback, then on campaign clicks: every exposure records its feature
+//! row ([`features_json`]) when it is planned, and [`ClickExamples`] turns
+//! exposures with a known outcome into (features, clicked) rows for
+//! [`fit_blend`] once there are at least [`MIN_CLICK_EXPOSURES`] of them
+//! with at least [`MIN_CLICKS`] clicks.
 
 use super::RankError;
+use super::features::{F, FEATURES};
 use linfa::traits::Fit;
 use ndarray::{Array1, Array2};
 use serde::{Deserialize, Serialize};
@@ -99,6 +104,113 @@ pub fn fit_blend(examples: &[BlendExample], alpha: f64) -> Result<Blend, RankErr
     })
 }
 
+/// Exposures with a known outcome needed before clicks train the blend:
+/// fewer, and a logistic regression over 12 features mostly fits noise.
+pub const MIN_CLICK_EXPOSURES: usize = 500;
+
+/// Clicks needed among them: the positive class must be seen often enough
+/// for its weights to mean something.
+pub const MIN_CLICKS: usize = 20;
+
+/// The most recent exposures read for click training, to bound memory
+/// and fit time on a long history.
+pub const MAX_CLICK_EXPOSURES: u64 = 200_000;
+
+/// A feature row as stored with an exposure: a JSON object by feature
+/// name, in [`FEATURES`] order, each value in its shortest exact form (a
+/// value that is not finite is written as 0).
+pub fn features_json(row: &[f32; F]) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(F * 24);
+    out.push('{');
+    for (i, (name, value)) in FEATURES.iter().zip(row).enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let value = if value.is_finite() { *value } else { 0.0 };
+        let _ = write!(out, "\"{name}\":{value}");
+    }
+    out.push('}');
+    out
+}
+
+/// The feature row of a stored exposure, in [`FEATURES`] order, or `None`
+/// when the JSON is not an object naming every feature with a number (an
+/// exposure of a model with other features, or planned without a model).
+pub fn parse_features(json: &str) -> Option<Vec<f32>> {
+    let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(json).ok()?;
+    FEATURES
+        .iter()
+        .map(|name| map.get(*name)?.as_f64().map(|v| v as f32))
+        .collect()
+}
+
+/// Exposures with a known outcome as blend training rows.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClickExamples {
+    /// One row per usable exposure; the label is "the user clicked it".
+    pub examples: Vec<BlendExample>,
+    /// Exposures read whose feature row did not parse (skipped).
+    pub skipped: usize,
+}
+
+impl ClickExamples {
+    /// Rows from `(features JSON, clicked)` pairs.
+    pub fn from_rows<'a>(rows: impl IntoIterator<Item = (&'a str, bool)>) -> Self {
+        let mut out = Self::default();
+        for (json, clicked) in rows {
+            match parse_features(json) {
+                Some(features) => out.examples.push(BlendExample {
+                    features,
+                    label: clicked,
+                }),
+                None => out.skipped += 1,
+            }
+        }
+        out
+    }
+
+    /// Usable exposures.
+    pub fn exposures(&self) -> usize {
+        self.examples.len()
+    }
+
+    /// Clicked ones among them.
+    pub fn clicks(&self) -> usize {
+        self.examples.iter().filter(|e| e.label).count()
+    }
+
+    /// Whether there are enough exposures and clicks to train on
+    /// ([`MIN_CLICK_EXPOSURES`], [`MIN_CLICKS`]).
+    pub fn enough(&self) -> bool {
+        self.exposures() >= MIN_CLICK_EXPOSURES && self.clicks() >= MIN_CLICKS
+    }
+}
+
+/// The area under the ROC curve of `blend` on `examples`: the chance a
+/// random positive scores above a random negative (ties count half).
+/// `NaN` without both classes.
+pub fn auc(blend: &Blend, examples: &[BlendExample]) -> f64 {
+    let mut scored: Vec<(f32, bool)> = examples
+        .iter()
+        .map(|e| (blend.score(&e.features), e.label))
+        .collect();
+    scored.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let positives = scored.iter().filter(|s| s.1).count() as f64;
+    let negatives = scored.len() as f64 - positives;
+    let (mut rank_sum, mut i) = (0.0, 0);
+    while i < scored.len() {
+        let j = i + scored[i..]
+            .iter()
+            .take_while(|s| s.0 == scored[i].0)
+            .count();
+        let mid_rank = (i + j + 1) as f64 / 2.0;
+        rank_sum += mid_rank * scored[i..j].iter().filter(|s| s.1).count() as f64;
+        i = j;
+    }
+    (rank_sum - positives * (positives + 1.0) / 2.0) / (positives * negatives)
+}
+
 /// One user's candidate pool for listwise training.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BlendGroup {
@@ -186,3 +298,6 @@ pub fn refine_listwise(start: &Blend, groups: &[BlendGroup], k: usize, rounds: u
     }
     best
 }
+
+#[cfg(test)]
+mod tests;

@@ -5,8 +5,10 @@
 //! the held-out positives against the rest of each user's candidate pool
 //! (a linfa-logistic regression, then a few rounds of coordinate ascent on
 //! NDCG@10 over the head of each list), then refits the base models on
-//! everything. Ranking a user pools candidates, computes the features and
-//! sorts by the blended score.
+//! everything. [`Hybrid::fit_with_blend`] skips the validation split and
+//! takes a blend learned elsewhere (from campaign clicks, see
+//! [`super::blend::ClickExamples`]). Ranking a user pools candidates,
+//! computes the features and sorts by the blended score.
 
 use super::RankError;
 use super::blend::{Blend, BlendExample, BlendGroup, fit_blend, groups_ndcg, refine_listwise};
@@ -192,6 +194,32 @@ impl Hybrid {
             base,
             blend,
             validation_ndcg,
+        })
+    }
+
+    /// Fits the base models on `data` and scores with `blend`, learned
+    /// elsewhere (campaign clicks); there is no validation split, so
+    /// `validation_ndcg` is `NaN`.
+    pub fn fit_with_blend(
+        data: &Dataset,
+        params: &HybridParams,
+        blend: Blend,
+    ) -> Result<Hybrid, RankError> {
+        params.validate()?;
+        if data.interaction_count() == 0 {
+            return Err(RankError::NoData);
+        }
+        if blend.weights.len() != F {
+            return Err(RankError::Regression(format!(
+                "the blend has {} weights for {F} features",
+                blend.weights.len()
+            )));
+        }
+        Ok(Hybrid {
+            params: params.clone(),
+            base: BaseModels::fit(data, params, None)?,
+            blend,
+            validation_ndcg: f64::NAN,
         })
     }
 

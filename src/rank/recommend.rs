@@ -3,8 +3,9 @@
 //! diversifies the head with MMR and attaches a reason to each pick. Users
 //! without history get their segment's popular items (cold start).
 
+use super::blend::Blend;
 use super::dataset::{Catalog, Dataset, Interaction, NONE};
-use super::features::Scratch;
+use super::features::{F, Scratch};
 use super::hybrid::{Hybrid, HybridParams};
 use super::linalg::par_chunks_mut;
 use super::mmr::mmr;
@@ -40,6 +41,8 @@ pub struct Recommendation {
     pub score: f32,
     /// Why.
     pub reason: Reason,
+    /// The blend's input features (what the exposure records).
+    pub features: [f32; F],
 }
 
 /// A fitted model with its catalogue.
@@ -108,6 +111,20 @@ impl Recommender {
         })
     }
 
+    /// Fits the base models on `data` with a blend learned elsewhere
+    /// (campaign clicks).
+    pub fn fit_with_blend(
+        data: &Dataset,
+        params: &HybridParams,
+        blend: Blend,
+    ) -> Result<Self, RankError> {
+        Ok(Self {
+            model: Hybrid::fit_with_blend(data, params, blend)?,
+            catalog: data.items.clone(),
+            snapshot: Snapshot::of(data),
+        })
+    }
+
     /// Applies the current stock (by item id) to the catalogue.
     pub fn set_stock(&mut self, current: &Catalog) {
         let index = current.index();
@@ -148,6 +165,7 @@ impl Recommender {
                 item: p.item,
                 score: p.score,
                 reason: explain(p, &self.model.blend, &self.model.base, view),
+                features: p.features,
             })
             .collect()
     }

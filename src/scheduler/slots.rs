@@ -33,8 +33,9 @@ pub fn ran_occurrences(runs: &[RunRow]) -> Vec<Occurrence> {
 /// The slots of `schedule` due at `now` that have not run: an `at`
 /// instant once it has passed; for cron, the latest slot after the last
 /// one that ran (or after `created_at`), per user timezone in `zones`
-/// when the schedule follows the user's clock. Triggers are never due
-/// here (see `triggers`).
+/// when the schedule follows the user's clock. An optimal schedule is an
+/// `at` of its creation (due at the first tick after it). Triggers are
+/// never due here (see `triggers`).
 pub fn due_occurrences(
     schedule: &Schedule,
     created_at: i64,
@@ -43,6 +44,9 @@ pub fn due_occurrences(
     now: i64,
 ) -> Vec<Occurrence> {
     match schedule {
+        Schedule::Optimal { .. } => {
+            due_occurrences(&Schedule::At(created_at), created_at, ran, zones, now)
+        }
         Schedule::At(at) => {
             let slot = Occurrence::at(*at);
             let done = ran.iter().any(|o| o.key == slot.key);
@@ -141,7 +145,8 @@ where
 /// The next `n` slots after `now`, RFC 3339 with offset: in the
 /// schedule's zone for a fixed timezone, in UTC for `timezone = "user"`
 /// (the wall-clock time then applies in each user's zone), the `at`
-/// instant while it has not run, nothing for triggers.
+/// instant while it has not run, nothing for triggers and optimal
+/// schedules (those run at the first tick after creation).
 pub fn upcoming(schedule: &Schedule, ran: &[Occurrence], now: i64, n: usize) -> Vec<String> {
     let Some(start) = instant(now) else {
         return vec![];
@@ -166,7 +171,7 @@ pub fn upcoming(schedule: &Schedule, ran: &[Occurrence], now: i64, n: usize) -> 
                 .map(rfc3339_in)
                 .collect(),
         },
-        Schedule::Trigger { .. } => vec![],
+        Schedule::Trigger { .. } | Schedule::Optimal { .. } => vec![],
     }
 }
 

@@ -3,32 +3,43 @@
 //! migrations, and offers typed queries to the stages above it. Nothing here
 //! knows campaign logic; it persists, reads and claims.
 
+mod attribution;
 mod campaigns;
 mod connect;
 mod devices;
 mod facts;
 mod features;
+mod feedback;
 mod import;
 mod interactions;
 mod items;
 mod outbox;
 mod query;
 mod rank_models;
+mod report;
+mod retrain;
+mod secrets;
 mod segments;
+mod send_time;
 mod triggers;
 
+pub use attribution::{ExposureKey, TouchCandidate, TouchKind, TrainingRow};
 pub use campaigns::{CampaignRow, NewCampaign, NewRun, RunRow};
 pub use connect::{Backend, mask_password};
 pub use devices::DeviceRow;
 pub use facts::UserFactRow;
 pub use features::{ActivityRow, CategoryRow, CountRow, ProfileRow};
+pub use feedback::{ConsentRow, FeedbackRow, NewFeedback};
 pub use import::{ImportTxn, UserColumns, event_id};
 pub use interactions::{EventSink, RankEventPage, RankEventRow, RankItemRow};
 pub use items::ItemRow;
 pub use outbox::{AttemptRecord, NewExposure, NewOutbox, OutboxRow, OutboxUpdate, PlanRow};
 pub use query::{StoredUser, TABLES};
 pub use rank_models::{NewRankModel, RankModelRow};
+pub use report::{OutboxFact, RecipientFact};
+pub use retrain::LabelledExposure;
 pub use segments::{NewSegmentModel, SegmentModelRow, SegmentRow};
+pub use send_time::SegmentQuarterRow;
 pub use triggers::{TriggerEvent, TriggerFire};
 
 use sea_orm::{DatabaseConnection, DbErr};

@@ -9,6 +9,7 @@
 mod claim;
 mod plan;
 mod read;
+mod sent;
 
 use super::{StoreError, ctx};
 use sea_orm::sea_query::{Alias, OnConflict, Query};
@@ -78,6 +79,9 @@ pub struct NewExposure {
     pub reason: String,
     /// The ranking model.
     pub rank_model_id: Option<i64>,
+    /// The ranker's feature row for this (user, item), JSON (`{}` when
+    /// none), for a point-in-time training set.
+    pub features: String,
     /// When planned (ms).
     pub shown_at: i64,
 }

@@ -5,7 +5,7 @@
 //! fallback and finishing runs, `ranked` campaigns with recommendations.
 
 mod answers;
-mod fixtures;
+pub(crate) mod fixtures;
 mod ranked;
 
 use crate::helpers::test_dbs;
@@ -15,7 +15,9 @@ use fixtures::{
 use herald::campaign::engine::CampaignError;
 use herald::campaign::occurrence::Occurrence;
 use herald::channels::{Address, RenderedMessage};
+use herald::config::Settings;
 use herald::domain::Channel;
+use herald::feedback::{LinkKind, link_key};
 use herald::store::PlanRow;
 
 #[tokio::test]
@@ -213,10 +215,17 @@ async fn without_push_consent_email_is_used_and_without_an_address_nothing_is() 
             panic!("an email payload, got {payload:?}");
         };
         assert!(message.subject.ends_with("Name1"), "{}", message.subject);
-        let unsubscribe = format!("http://127.0.0.1:8080/u/{}/u001", run_row.run_id);
+        let unsubscribe = message.unsubscribe_url.as_deref().unwrap_or_default();
+        let token = unsubscribe
+            .strip_prefix("http://127.0.0.1:8080/u/")
+            .unwrap_or_else(|| panic!("a signed unsubscribe link: {unsubscribe}"));
+        let key = link_key(&Settings::default().security, &db.store, NOW)
+            .await
+            .unwrap();
+        let token = key.verify(token, LinkKind::Unsubscribe).unwrap();
         assert_eq!(
-            message.unsubscribe_url.as_deref(),
-            Some(unsubscribe.as_str())
+            (token.run_id, token.user_id.as_str(), token.channel),
+            (run_row.run_id, "u001", Channel::Email)
         );
     }
 }

@@ -98,6 +98,7 @@ fn exposure(user: &str, item: &str, rank: i32) -> NewExposure {
         channel: "push".to_owned(),
         reason: "popular".to_owned(),
         rank_model_id: Some(3),
+        features: "{}".to_owned(),
         shown_at: NOW,
     }
 }

@@ -2,10 +2,19 @@
 //! serves planning, previews, fallbacks and the sample users that validate
 //! a campaign's templates when it is created, so a preview is exactly what
 //! a run sends.
+//!
+//! Links are signed per message ([`crate::feedback::links`]): each item's
+//! `url` becomes its click link (destination: the item's own URL),
+//! `links.click` is the first item's click link (the push deep link by
+//! default), `links.unsubscribe` the `/u/` link for the message's channel,
+//! `links.open_pixel` the `/t/o/` pixel for email, and
+//! `delivery.sms_status_callback` the `/t/r/` receipt URL for SMS. Tokens
+//! are deterministic, so a re-plan yields the same links.
 
 use super::ranking::Ranked;
 use crate::campaign::engine::{CampaignError, Engine};
-use crate::domain::millis_to_rfc3339;
+use crate::domain::{Channel, millis_to_rfc3339, now_millis};
+use crate::feedback::{FeedbackError, LinkKind, LinkToken, Linker, link_key};
 use crate::render::{
     CampaignContext, DeliveryMeta, ItemContext, Links, RenderContext, SegmentContext, UserContext,
     VariantContext,
@@ -32,8 +41,8 @@ const TYPED: [&str; 10] = [
 pub(crate) struct ContextBase {
     /// The campaign's id and name.
     campaign: CampaignContext,
-    /// Base of links, without a trailing slash.
-    public_url: String,
+    /// Signs links under the public base URL.
+    links: Linker,
     /// Segment descriptions under the segment model in use.
     segments: HashMap<i32, String>,
     /// The user attribute columns: a user without one sees `none`, as
@@ -46,7 +55,7 @@ impl ContextBase {
     pub fn new(
         campaign_id: Option<i64>,
         name: &str,
-        public_url: &str,
+        links: Linker,
         segments: HashMap<i32, String>,
         attributes: BTreeSet<String>,
     ) -> Self {
@@ -55,7 +64,7 @@ impl ContextBase {
                 id: campaign_id.map_or_else(String::new, |id| id.to_string()),
                 name: name.to_owned(),
             },
-            public_url: public_url.trim_end_matches('/').to_owned(),
+            links,
             segments,
             attributes,
         }
@@ -70,30 +79,88 @@ impl ContextBase {
         attributes: BTreeSet<String>,
     ) -> Result<Self, CampaignError> {
         let segments = segment_descriptions(engine, segment_model_id).await?;
-        let public_url = engine.settings().server.public_url.as_url().as_str();
-        Ok(Self::new(
-            campaign_id,
-            name,
-            public_url,
-            segments,
-            attributes,
-        ))
+        let settings = engine.settings();
+        // The clock only dates the generated secret's row, the first time.
+        let key = link_key(&settings.security, engine.store(), now_millis())
+            .await
+            .map_err(|e| match e {
+                FeedbackError::Store(e) => CampaignError::Store(e),
+                other => CampaignError::Other(other.to_string()),
+            })?;
+        let links = Linker::new(settings.server.public_url.as_url().as_str(), key);
+        Ok(Self::new(campaign_id, name, links, segments, attributes))
     }
 
-    /// The base of links.
+    /// The base of links, without a trailing slash.
     pub fn public_url(&self) -> &str {
-        &self.public_url
+        self.links.base()
     }
 
-    /// The context of `user` in run `run_id` (0 for previews and samples).
+    /// The signed link of `kind` for one message.
+    fn link(
+        &self,
+        kind: LinkKind,
+        message: &Message<'_>,
+        item_id: Option<&str>,
+        destination: Option<&str>,
+    ) -> String {
+        self.links.url(&LinkToken {
+            kind,
+            run_id: message.run_id,
+            user_id: message.user_id.to_owned(),
+            variant: message.variant.to_owned(),
+            channel: message.channel,
+            item_id: item_id.map(str::to_owned),
+            destination: destination.map(str::to_owned),
+        })
+    }
+
+    /// Each item's URL replaced by its click link; URLs that are not
+    /// absolute stay as they are (a redirect could not reach them).
+    fn sign_items(&self, message: &Message<'_>, items: &mut [ItemContext]) {
+        for item in items {
+            if url::Url::parse(&item.url).is_ok() {
+                item.url = self.link(
+                    LinkKind::Click,
+                    message,
+                    Some(&item.item_id),
+                    Some(&item.url),
+                );
+            }
+        }
+    }
+
+    /// The template links of one message on its channel.
+    fn links(&self, message: &Message<'_>, items: &[ItemContext]) -> Links {
+        Links {
+            click: items.first().map(|i| i.url.clone()).unwrap_or_default(),
+            unsubscribe: self.link(LinkKind::Unsubscribe, message, None, None),
+            unsubscribe_mailto: None,
+            open_pixel: (message.channel == Channel::Email)
+                .then(|| self.link(LinkKind::Open, message, None, None)),
+        }
+    }
+
+    /// The context of `user`'s message on `channel` in run `run_id` (0
+    /// for previews and samples), with its links signed.
     pub fn context(
         &self,
         user: &UserFactRow,
         variant: &str,
-        items: Vec<ItemContext>,
+        mut items: Vec<ItemContext>,
         run_id: i64,
+        channel: Channel,
     ) -> RenderContext {
-        let click = items.first().map(|i| i.url.clone()).unwrap_or_default();
+        let message = Message {
+            run_id,
+            user_id: &user.user_id,
+            variant,
+            channel,
+        };
+        self.sign_items(&message, &mut items);
+        let links = self.links(&message, &items);
+        let sms_status_callback =
+            (channel == Channel::Sms).then(|| self.link(LinkKind::Receipt, &message, None, None));
         let message_id = super::dedup_key(run_id, &user.user_id);
         RenderContext {
             user: user_context(user, &self.attributes),
@@ -109,18 +176,25 @@ impl ContextBase {
             variant: VariantContext {
                 name: variant.to_owned(),
             },
-            links: Links {
-                click,
-                unsubscribe: format!("{}/u/{run_id}/{}", self.public_url, user.user_id),
-                unsubscribe_mailto: None,
-                open_pixel: None,
-            },
+            links,
             delivery: DeliveryMeta {
                 data: BTreeMap::from([("message_id".to_owned(), message_id)]),
-                sms_status_callback: None,
+                sms_status_callback,
             },
         }
     }
+}
+
+/// The message a link belongs to.
+struct Message<'a> {
+    /// The run (0 for previews).
+    run_id: i64,
+    /// The recipient.
+    user_id: &'a str,
+    /// The variant.
+    variant: &'a str,
+    /// The channel it goes out on.
+    channel: Channel,
 }
 
 /// Segment id → description, empty without a segment model.

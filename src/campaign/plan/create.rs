@@ -11,6 +11,7 @@ use super::setup::variant_content;
 use crate::campaign::engine::{CampaignError, Engine, Loaded};
 use crate::campaign::occurrence::Occurrence;
 use crate::campaign::spec::{CampaignSpec, SpecError};
+use crate::domain::Channel;
 use crate::render::{Limits, RenderContext, VariantContent, validate};
 use crate::store::{NewCampaign, NewRun, RunRow, Store, UserFactRow};
 use serde::{Deserialize, Serialize};
@@ -137,6 +138,9 @@ async fn samples(
         None => (vec![Vec::new(); users.len()], HashMap::new()),
     };
     let variant = spec.variants.first().map_or("", |v| v.name.as_str());
+    // Links differ by channel only in one signed byte, so one channel's
+    // contexts check every channel's sizes.
+    let channel = spec.channels.first().copied().unwrap_or(Channel::Push);
     let stand_ins = sample_items(n, base.public_url());
     Ok(users
         .iter()
@@ -145,7 +149,7 @@ async fn samples(
             let mut items = item_contexts(&shown(ranked, &details));
             items.truncate(n);
             items.extend(stand_ins.iter().skip(items.len()).cloned());
-            base.context(user, variant, items, 0)
+            base.context(user, variant, items, 0, channel)
         })
         .collect())
 }

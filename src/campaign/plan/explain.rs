@@ -39,7 +39,13 @@ fn decision_sentence(row: &PlanRow, rules: &Rules) -> String {
         .map(|r| reason_sentence(r, rules))
         .unwrap_or_default();
     match row.decision.as_str() {
-        "send" => format!("planned to send variant {variant} on {channel}"),
+        "send" => match row.not_before {
+            Some(at) => format!(
+                "planned to send variant {variant} on {channel} at {}, their best hour",
+                millis_to_rfc3339(at)
+            ),
+            None => format!("planned to send variant {variant} on {channel}"),
+        },
         "deferred" => format!(
             "planned to send variant {variant} on {channel} at {}: {reason}",
             row.not_before.map(millis_to_rfc3339).unwrap_or_default()

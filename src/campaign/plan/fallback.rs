@@ -92,7 +92,9 @@ impl CampaignFallback {
         let (mut ranked, details) = recommendations(&self.engine, &setup, &[&user]).await?;
         let ranked = ranked.pop().unwrap_or_default();
         let items = item_contexts(&shown(&ranked, &details));
-        let ctx = setup.base.context(&user, &row.variant, items, run.run_id);
+        let ctx = setup
+            .base
+            .context(&user, &row.variant, items, run.run_id, channel);
         let composed = match setup.compose(&user, None, channel, &row.variant, &ctx) {
             Ok(c) => c,
             Err(Unsent::Unreachable) => return Ok(None),

@@ -7,6 +7,7 @@
 //! last page it wrote): scope (timezone slot or trigger batch), audience
 //! (CEL), contact policy ([`policy::decide`](super::policy::decide):
 //! holdout, consent and channel fallback, frequency cap, quiet hours),
+//! each sender's best hour under an optimal schedule (`timing.rs`),
 //! recommendations for the users sent to, the render context, one message
 //! per user rendered for the chosen channel, and the address it goes to.
 //! A render error for one user suppresses that user (`render_error`), it
@@ -19,9 +20,10 @@
 //! in links) written as placeholders, so two runs over the same data
 //! (two dry runs) compare equal row for row.
 //!
-//! Links: item URLs are the items' own product URLs and the unsubscribe
-//! link is `{public_url}/u/{run_id}/{user_id}`; signed tracking links
-//! replace both when the feedback module lands.
+//! Links: item URLs, the deep link, the unsubscribe link, the email open
+//! pixel and the SMS receipt URL are signed tracking links (see
+//! `context.rs` and [`crate::feedback`]); they carry the run id, which the
+//! payload hash leaves out like the message id.
 
 mod context;
 mod create;
@@ -33,6 +35,7 @@ mod preview;
 mod ranking;
 mod run;
 mod setup;
+mod timing;
 
 pub(crate) use create::{create, load, open};
 pub(crate) use explain::explain;
@@ -75,10 +78,11 @@ pub fn dedup_key(run_id: i64, user_id: &str) -> String {
 }
 
 /// The stored payload hash: hex SHA-256 of the payload JSON with the
-/// run's own identifiers (`dedup_key`, and `/u/{run_id}/` in links)
-/// replaced by placeholders, so the same content in two runs hashes alike.
+/// run's own identifiers (`dedup_key`, the run id inside signed links, and
+/// `/u/{run_id}/` in plain links) replaced by placeholders, so the same
+/// content in two runs hashes alike.
 pub fn payload_hash(payload: &str, run_id: i64, dedup_key: &str) -> String {
-    let normalized = payload
+    let normalized = crate::feedback::without_run_ids(payload)
         .replace(dedup_key, "{message_id}")
         .replace(&format!("/u/{run_id}/"), "/u/{run_id}/");
     hex(&Sha256::digest(normalized.as_bytes()))

@@ -1,7 +1,10 @@
 //! Planning one page of users already in scope and in the audience: the
 //! contact policy per user (with the page's contact counts for the
-//! frequency cap), recommendations for the users sent to, one rendered
-//! message each, and the plan, outbox and exposure rows that record it.
+//! frequency cap), the best-hour slot of an optimal schedule,
+//! recommendations for the users sent to, one rendered message each, and
+//! the plan, outbox and exposure rows that record it. Each exposure keeps
+//! the blend's feature row of its item (JSON by feature name), so clicks
+//! can retrain the blend on what the model saw when it ranked.
 
 use super::context::{item_contexts, shown};
 use super::message::Unsent;
@@ -10,6 +13,7 @@ use super::setup::Setup;
 use crate::campaign::engine::{CampaignError, Engine};
 use crate::campaign::policy::{Decision, Reason, decide};
 use crate::domain::Channel;
+use crate::rank::blend::features_json;
 use crate::store::{DeviceRow, ItemRow, NewExposure, NewOutbox, PlanRow, RunRow, UserFactRow};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
@@ -83,6 +87,7 @@ pub(crate) async fn plan_page(
     now: i64,
 ) -> Result<PageOutput, CampaignError> {
     let decided = decisions(engine, setup, users, now).await?;
+    let timed = super::timing::send_times(engine, setup, users, &decided, now).await?;
     let senders: Vec<&UserFactRow> = users
         .iter()
         .zip(&decided)
@@ -115,7 +120,7 @@ pub(crate) async fn plan_page(
         engine.store().active_devices(&push_ids).await?
     };
     let mut out = PageOutput::default();
-    for (user, decision) in users.iter().zip(decided) {
+    for ((user, decision), send_at) in users.iter().zip(decided).zip(timed) {
         let items = ranked.remove(user.user_id.as_str()).unwrap_or_default();
         let device = devices.get(&user.user_id).and_then(|d| d.first());
         let planned = Planned {
@@ -123,6 +128,7 @@ pub(crate) async fn plan_page(
             run,
             user,
             now,
+            send_at,
         };
         planned.record(decision, &items, &details, device, &mut out);
     }
@@ -138,6 +144,9 @@ struct Planned<'a> {
     run: &'a RunRow,
     user: &'a UserFactRow,
     now: i64,
+    /// The user's best-hour slot under an optimal schedule, when later
+    /// than now: the message waits for it but the decision stays `send`.
+    send_at: Option<i64>,
 }
 
 impl Planned<'_> {
@@ -190,10 +199,13 @@ impl Planned<'_> {
         out: &mut PageOutput,
     ) {
         let shown = shown(items, details);
-        let ctx =
-            self.setup
-                .base
-                .context(self.user, variant, item_contexts(&shown), self.run.run_id);
+        let ctx = self.setup.base.context(
+            self.user,
+            variant,
+            item_contexts(&shown),
+            self.run.run_id,
+            channel,
+        );
         let composed = match self
             .setup
             .compose(self.user, device, channel, variant, &ctx)
@@ -209,10 +221,11 @@ impl Planned<'_> {
         };
         let payload = composed.payload();
         let hash = super::payload_hash(&payload, self.run.run_id, &composed.dedup_key);
-        let (decision, reason) = match not_before {
-            Some(_) => ("deferred", Some(Reason::QuietHours.code().to_owned())),
-            None => ("send", None),
+        let (decision, reason) = match (self.send_at, not_before) {
+            (None, Some(_)) => ("deferred", Some(Reason::QuietHours.code().to_owned())),
+            _ => ("send", None),
         };
+        let not_before = self.send_at.or(not_before);
         out.plan.push(PlanRow {
             user_id: self.user.user_id.clone(),
             variant: Some(variant.to_owned()),
@@ -241,6 +254,7 @@ impl Planned<'_> {
                 channel: channel.as_str().to_owned(),
                 reason: r.reason.clone(),
                 rank_model_id: self.setup.ranking.as_ref().map(|r| r.model_id()),
+                features: features_json(&r.features),
                 shown_at: self.now,
             }));
     }

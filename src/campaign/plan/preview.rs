@@ -60,9 +60,7 @@ pub(crate) async fn preview(
     let variant = variant_of(&decision).to_owned();
     let (mut ranked, details) = recommendations(engine, &setup, &[&user]).await?;
     let ranked = ranked.pop().unwrap_or_default();
-    let ctx = setup
-        .base
-        .context(&user, &variant, item_contexts(&shown(&ranked, &details)), 0);
+    let items = item_contexts(&shown(&ranked, &details));
     let devices = engine
         .store()
         .active_devices(std::slice::from_ref(&user.user_id))
@@ -73,6 +71,9 @@ pub(crate) async fn preview(
         if address(&user, device, channel).is_none() {
             continue;
         }
+        let ctx = setup
+            .base
+            .context(&user, &variant, items.clone(), 0, channel);
         match setup.compose(&user, device, channel, &variant, &ctx) {
             Ok(composed) => out.push((channel, composed.message)),
             Err(Unsent::Unreachable) => {}

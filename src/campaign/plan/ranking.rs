@@ -7,7 +7,7 @@
 use crate::campaign::engine::CampaignError;
 use crate::campaign::spec::Recommendations;
 use crate::rank::dataset::NONE;
-use crate::rank::features::Scratch;
+use crate::rank::features::{F, Scratch};
 use crate::rank::linalg::par_chunks_mut;
 use crate::rank::load::{HistoryReader, load_catalog};
 use crate::rank::recommend::{RecommendOptions, Recommendation, Recommender, UserInput};
@@ -23,6 +23,8 @@ pub(crate) struct Ranked {
     pub score: f64,
     /// Why, in words.
     pub reason: String,
+    /// The blend's feature row of the item for this user.
+    pub features: [f32; F],
 }
 
 /// A loaded ranker with the options of the campaign.
@@ -143,6 +145,7 @@ impl Ranking {
                 item_id: catalog.ids[r.item as usize].clone(),
                 score: f64::from(r.score),
                 reason: r.reason.text(catalog),
+                features: r.features,
             })
             .collect()
     }

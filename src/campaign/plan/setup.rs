@@ -34,6 +34,8 @@ pub(crate) struct Setup {
     pub base: ContextBase,
     /// The segment model users' facts are read under.
     pub segment_model_id: Option<i64>,
+    /// The hour histograms of an optimal schedule, read on first use.
+    pub send_time: super::timing::PriorCell,
 }
 
 impl Setup {
@@ -81,6 +83,7 @@ impl Setup {
             ranking,
             base,
             segment_model_id,
+            send_time: Default::default(),
         })
     }
 

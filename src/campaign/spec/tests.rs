@@ -106,3 +106,64 @@ fn json_campaigns_parse_too() {
         other => panic!("expected a trigger, got {other:?}"),
     }
 }
+
+fn with_schedule(schedule: &str) -> String {
+    EXAMPLE.replace(
+        r#"schedule = { cron = "0 0 10 * * Sat", timezone = "user" }"#,
+        &format!("schedule = {schedule}"),
+    )
+}
+
+#[test]
+fn an_optimal_schedule_parses_with_a_default_window_of_a_day() {
+    let spec = CampaignSpec::parse(&with_schedule("{ optimal = true }"), false, &attrs()).unwrap();
+    match spec.schedule {
+        Schedule::Optimal { within } => assert_eq!(within.get().as_secs(), 24 * 3600),
+        other => panic!("expected optimal, got {other:?}"),
+    }
+    let text = with_schedule(r#"{ optimal = true, within = "6h" }"#);
+    let spec = CampaignSpec::parse(&text, false, &attrs()).unwrap();
+    assert!(
+        matches!(spec.schedule, Schedule::Optimal { within } if within.get().as_secs() == 6 * 3600)
+    );
+}
+
+#[test]
+fn an_optimal_schedule_mixed_with_another_kind_is_rejected_naming_the_field() {
+    let (field, reason) = error_of(&with_schedule(
+        r#"{ optimal = true, at = "2026-12-01T09:00:00Z" }"#,
+    ));
+    assert_eq!(field, "schedule.at");
+    assert!(reason.contains("optimal"), "{reason}");
+    let (field, _) = error_of(&with_schedule(
+        r#"{ optimal = true, cron = "0 10 * * *", timezone = "UTC" }"#,
+    ));
+    assert_eq!(field, "schedule.cron");
+    let (field, _) = error_of(&with_schedule(r#"{ optimal = true, trigger = "cart" }"#));
+    assert_eq!(field, "schedule.trigger");
+}
+
+#[test]
+fn optimal_must_be_true_and_within_needs_it_and_stays_between_an_hour_and_a_week() {
+    let (field, reason) = error_of(&with_schedule("{ optimal = false }"));
+    assert_eq!(field, "schedule.optimal");
+    assert!(reason.contains("must be true"), "{reason}");
+    let (field, _) = error_of(&with_schedule(
+        r#"{ at = "2026-12-01T09:00:00Z", within = "24h" }"#,
+    ));
+    assert_eq!(field, "schedule.within");
+    for bad in ["30m", "8d"] {
+        let (field, reason) = error_of(&with_schedule(&format!(
+            r#"{{ optimal = true, within = "{bad}" }}"#
+        )));
+        assert_eq!(field, "schedule.within", "{bad}");
+        assert!(reason.contains("1h..=7d"), "{reason}");
+    }
+    for good in ["1h", "7d"] {
+        let text = with_schedule(&format!(r#"{{ optimal = true, within = "{good}" }}"#));
+        assert!(
+            CampaignSpec::parse(&text, false, &attrs()).is_ok(),
+            "{good}"
+        );
+    }
+}

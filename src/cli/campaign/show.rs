@@ -34,6 +34,9 @@ fn describe_schedule(schedule: &Schedule) -> String {
                 .map_or(String::new(), |c| format!(" when {c}"));
             format!("on `{event}` events, {delay} later{when}, at most once per user per {window}")
         }
+        Schedule::Optimal { within } => {
+            format!("once, each user at their best hour within {within}")
+        }
     }
 }
 
@@ -50,6 +53,7 @@ fn next_runs(loaded: &Loaded, runs: &[RunRow], now: i64) -> (Vec<String>, Option
             ..
         } => Some("per user: this wall-clock time in each user's timezone, shown here in UTC"),
         Schedule::Trigger { .. } => Some("on each trigger event"),
+        Schedule::Optimal { .. } => Some("at the next scheduler tick after creation"),
         _ => None,
     };
     (times, note)

@@ -10,6 +10,9 @@ use super::progress::Progress;
 use crate::config::Settings;
 use crate::domain::now_millis;
 use crate::ingest::synth::Truth;
+use crate::rank::blend::{
+    ClickExamples, MAX_CLICK_EXPOSURES, MIN_CLICK_EXPOSURES, MIN_CLICKS, auc, fit_blend,
+};
 use crate::rank::compare::{EvalOptions, EvalReport, compare};
 use crate::rank::hybrid::HybridParams;
 use crate::rank::load::{load_catalog, load_histories, load_users};
@@ -146,7 +149,11 @@ pub(super) async fn read_histories(
 }
 
 /// Fits the hybrid on every user's history and saves it as the active
-/// model; returns its id and the training metrics.
+/// model; returns its id and the training metrics. The blend learns from
+/// campaign clicks when the store holds enough exposures with a known
+/// outcome ([`ClickExamples::enough`]), else from held-out interactions;
+/// the metrics say which (`blend_source`: `clicks` or `held_out`) and
+/// how many exposures and clicks there were.
 pub(crate) async fn train_model(
     store: &Store,
     seed: u64,
@@ -156,8 +163,11 @@ pub(crate) async fn train_model(
         seed,
         ..HybridParams::default()
     };
+    let labelled = store.labelled_exposures(MAX_CLICK_EXPOSURES).await?;
+    let clicks =
+        ClickExamples::from_rows(labelled.iter().map(|r| (r.features.as_str(), r.clicked)));
     let start = Instant::now();
-    let recommender = Recommender::fit(&data, &params)?;
+    let (recommender, click_auc) = fit(&data, &params, &clicks)?;
     let fit_seconds = start.elapsed().as_secs_f64();
     let metrics = serde_json::json!({
         "fit_seconds": fit_seconds,
@@ -166,6 +176,10 @@ pub(crate) async fn train_model(
         "interactions": data.interaction_count(),
         "collaborative": recommender.model.base.collab_name(),
         "validation_ndcg_at_10": recommender.model.validation_ndcg,
+        "blend_source": if click_auc.is_some() { "clicks" } else { "held_out" },
+        "blend_exposures": clicks.exposures(),
+        "blend_clicks": clicks.clicks(),
+        "blend_click_auc": click_auc,
     });
     let model = NewRankModel {
         kind: "hybrid".into(),
@@ -178,6 +192,46 @@ pub(crate) async fn train_model(
     Ok((id, metrics))
 }
 
+/// The recommender, with the blend fitted on `clicks` when there are
+/// enough (and its AUC on them), else on held-out interactions.
+fn fit(
+    data: &Dataset,
+    params: &HybridParams,
+    clicks: &ClickExamples,
+) -> anyhow::Result<(Recommender, Option<f64>)> {
+    if clicks.enough() {
+        match fit_blend(&clicks.examples, params.blend_alpha) {
+            Ok(blend) => {
+                let auc = auc(&blend, &clicks.examples);
+                return Ok((Recommender::fit_with_blend(data, params, blend)?, Some(auc)));
+            }
+            Err(error) => tracing::warn!(
+                %error,
+                "the blend did not fit on campaign clicks; learning it from held-out interactions"
+            ),
+        }
+    }
+    Ok((Recommender::fit(data, params)?, None))
+}
+
+/// How the blend was trained, in words.
+fn blend_words(metrics: &serde_json::Value) -> String {
+    let (exposures, clicks) = (&metrics["blend_exposures"], &metrics["blend_clicks"]);
+    match metrics["blend_source"].as_str() {
+        Some("clicks") => format!(
+            "blend learned from {clicks} clicks on {exposures} campaign exposures (AUC {:.3})",
+            metrics["blend_click_auc"].as_f64().unwrap_or(f64::NAN)
+        ),
+        _ => format!(
+            "blend learned from held-out interactions (campaign feedback: {exposures} exposures, \
+             {clicks} clicks; {MIN_CLICK_EXPOSURES} and {MIN_CLICKS} needed); validation NDCG@10 {:.4}",
+            metrics["validation_ndcg_at_10"]
+                .as_f64()
+                .unwrap_or(f64::NAN)
+        ),
+    }
+}
+
 async fn train(store: &Store, seed: u64, json: bool) -> anyhow::Result<()> {
     let (id, metrics) = train_model(store, seed).await?;
     if json {
@@ -187,15 +241,13 @@ async fn train(store: &Store, seed: u64, json: bool) -> anyhow::Result<()> {
         );
     } else {
         println!(
-            "ranking model {id} (hybrid over {}) trained on {} users, {} items, {} interactions in {:.2} s; validation NDCG@10 {:.4}; now active",
+            "ranking model {id} (hybrid over {}) trained on {} users, {} items, {} interactions in {:.2} s; {}; now active",
             metrics["collaborative"].as_str().unwrap_or("?"),
             metrics["users"],
             metrics["items"],
             metrics["interactions"],
             metrics["fit_seconds"].as_f64().unwrap_or(0.0),
-            metrics["validation_ndcg_at_10"]
-                .as_f64()
-                .unwrap_or(f64::NAN)
+            blend_words(&metrics)
         );
     }
     Ok(())

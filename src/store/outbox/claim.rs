@@ -209,10 +209,18 @@ impl Store {
         &self,
         attempts: &[AttemptRecord],
     ) -> Result<Vec<bool>, StoreError> {
+        let is_plain_send =
+            |a: &AttemptRecord| a.update == OutboxUpdate::Sent && a.deactivate_device.is_none();
+        let sent: Vec<&AttemptRecord> = attempts.iter().filter(|a| is_plain_send(a)).collect();
         let txn = self.db().begin().await.map_err(ctx("begin attempts"))?;
+        let mut sent_applied = super::sent::finish_sent(&txn, &sent).await?.into_iter();
         let mut applied = Vec::with_capacity(attempts.len());
         for attempt in attempts {
-            applied.push(record_one(&txn, attempt).await?);
+            applied.push(if is_plain_send(attempt) {
+                sent_applied.next().unwrap_or(false)
+            } else {
+                record_one(&txn, attempt).await?
+            });
         }
         txn.commit().await.map_err(ctx("commit attempts"))?;
         Ok(applied)

@@ -88,6 +88,7 @@ async fn insert_exposures(
                 "channel",
                 "reason",
                 "rank_model_id",
+                "features",
                 "shown_at",
             ]
             .map(col),
@@ -103,6 +104,7 @@ async fn insert_exposures(
                 row.channel.clone().into(),
                 row.reason.clone().into(),
                 row.rank_model_id.into(),
+                row.features.clone().into(),
                 row.shown_at.into(),
             ]);
         }

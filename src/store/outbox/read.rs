@@ -89,6 +89,31 @@ impl Store {
             .map_err(ctx("read outbox row"))
     }
 
+    /// Up to `limit` rows of a run that were sent, with ids after
+    /// `after`, in id order (what went out, for simulations and audits).
+    pub async fn sent_page(
+        &self,
+        run_id: i64,
+        after: i64,
+        limit: u64,
+    ) -> Result<Vec<OutboxRow>, StoreError> {
+        let stmt = select_outbox()
+            .and_where(Expr::col(col("run_id")).eq(run_id))
+            .and_where(Expr::col(col("status")).eq("sent"))
+            .and_where(Expr::col(col("outbox_id")).gt(after))
+            .limit(limit)
+            .to_owned();
+        let rows = self
+            .db()
+            .query_all(&stmt)
+            .await
+            .map_err(ctx("read sent outbox rows"))?;
+        rows.iter()
+            .map(read_outbox)
+            .collect::<Result<_, _>>()
+            .map_err(ctx("read sent outbox rows"))
+    }
+
     /// A run's outbox rows for one user.
     pub async fn outbox_for_user(
         &self,

@@ -70,6 +70,7 @@ async fn serve_runs_due_and_triggered_campaigns_and_stops_on_sigterm() {
         .arg(shop.config.as_ref().unwrap())
         .arg("serve")
         .env_remove("HERALD_ENV")
+        .env("HERALD__SERVER__BIND", "127.0.0.1:0")
         .env("HERALD_LOG", "warn")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())

@@ -1,0 +1,106 @@
+//! herald's HTTP side (axum): the public, unauthenticated routes that
+//! signed links lead to, and the health check. Each public route is
+//! guarded by the HMAC signature of its token ([`crate::feedback::links`]);
+//! errors become statuses in one place ([`error`]).
+//!
+//! | route | does |
+//! |---|---|
+//! | `GET /t/c/{token}` | records a click, 302 to the signed destination |
+//! | `GET /t/o/{token}` | records an open, answers a 1x1 GIF (`no-store`) |
+//! | `GET /u/{token}` | the unsubscribe page |
+//! | `POST /u/{token}` | unsubscribes (RFC 8058 one-click), idempotent, 200 |
+//! | `POST /t/r/{token}` | SMS StatusCallback: `delivered` / `failed` |
+//! | `GET /healthz` | 200 when the database answers, else 503 |
+
+pub mod error;
+pub mod tracking;
+pub mod unsubscribe;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::Settings;
+use crate::feedback::{FeedbackError, Linker, Recorder, link_key};
+use crate::store::Store;
+use error::ApiError;
+
+/// What every handler shares; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The database.
+    pub store: Store,
+    /// The settings (public URL, sender name).
+    pub settings: Arc<Settings>,
+    /// Signs and verifies links under `server.public_url`.
+    pub links: Linker,
+    /// Writes clicks, opens and receipts in group commits.
+    pub recorder: Recorder,
+}
+
+impl AppState {
+    /// The state with the link key resolved (see
+    /// [`link_key`]: the secret file, else the database's secret, created
+    /// at `now` ms if missing) and the event writer started (so this runs
+    /// inside a Tokio runtime).
+    pub async fn new(
+        store: Store,
+        settings: Arc<Settings>,
+        now: i64,
+    ) -> Result<Self, FeedbackError> {
+        let key = link_key(&settings.security, &store, now).await?;
+        let links = Linker::new(settings.server.public_url.as_url().as_str(), key);
+        Ok(Self {
+            recorder: Recorder::start(store.clone()),
+            store,
+            settings,
+            links,
+        })
+    }
+}
+
+/// The router with every route above.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(health))
+        .route("/t/c/{token}", get(tracking::click))
+        .route("/t/o/{token}", get(tracking::open))
+        .route("/t/r/{token}", post(tracking::receipt))
+        .route(
+            "/u/{token}",
+            get(unsubscribe::page).post(unsubscribe::one_click),
+        )
+        .fallback(not_found)
+        .with_state(state)
+}
+
+/// Serves the router on `listener` until `shutdown` turns true, then
+/// stops accepting and lets requests in flight finish.
+pub async fn serve_http(
+    state: AppState,
+    listener: TcpListener,
+    mut shutdown: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    let stop = async move {
+        let _ = shutdown.wait_for(|stop| *stop).await;
+    };
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(stop)
+        .await
+}
+
+/// `GET /healthz`.
+async fn health(State(state): State<AppState>) -> Result<&'static str, ApiError> {
+    state.store.ping().await?;
+    Ok("ok\n")
+}
+
+/// Any other path: a plain 404.
+async fn not_found() -> (StatusCode, &'static str) {
+    (StatusCode::NOT_FOUND, "not found\n")
+}

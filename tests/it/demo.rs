@@ -1,0 +1,49 @@
+//! `herald demo`, black-box: the whole loop on a small shop prints the
+//! JSON document SPEC §1 fixes and writes the HTML report with charts.
+
+use std::process::Command;
+
+#[test]
+fn the_demo_runs_rounds_and_prints_the_fixed_json_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("demo");
+    let output = Command::new(env!("CARGO_BIN_EXE_herald"))
+        .args([
+            "demo", "--users", "200", "--items", "40", "--rounds", "2", "--json",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .env_remove("HERALD_ENV")
+        .env("HERALD_LOG", "warn")
+        .output()
+        .expect("run herald demo");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&output.stdout).expect("one JSON document");
+    let rounds = doc["rounds"].as_array().expect("rounds");
+    assert_eq!(rounds.len(), 2);
+    for (i, round) in rounds.iter().enumerate() {
+        assert_eq!(round["round"], i as u64 + 1);
+        for key in [
+            "targeted",
+            "sent",
+            "delivered",
+            "opens",
+            "clicks",
+            "ctr",
+            "conversions",
+            "lift",
+        ] {
+            assert!(round.get(key).is_some(), "round {i} lacks {key}: {round}");
+        }
+        assert!(round["sent"].as_u64().unwrap() > 0, "{round}");
+        assert!(round["delivered"].as_u64().unwrap() > 0, "{round}");
+    }
+    let report = std::path::PathBuf::from(doc["report"].as_str().expect("report path"));
+    let html = std::fs::read_to_string(&report).expect("the HTML report");
+    assert!(html.contains("<svg"), "the report has charts");
+    assert!(out.join("report.json").exists());
+}
