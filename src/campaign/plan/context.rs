@@ -7,7 +7,9 @@
 //! `url` becomes its click link (destination: the item's own URL),
 //! `links.click` is the first item's click link (the push deep link by
 //! default), `links.unsubscribe` the `/u/` link for the message's channel,
-//! `links.open_pixel` the `/t/o/` pixel for email, and
+//! `links.open_pixel` the `/t/o/` pixel for email, push data's `open_url`
+//! the same `/t/o/` link for the app to request when the notification is
+//! opened (how apps report push opens without an API key), and
 //! `delivery.sms_status_callback` the `/t/r/` receipt URL for SMS. Tokens
 //! are deterministic, so a re-plan yields the same links.
 
@@ -162,6 +164,11 @@ impl ContextBase {
         let sms_status_callback =
             (channel == Channel::Sms).then(|| self.link(LinkKind::Receipt, &message, None, None));
         let message_id = super::dedup_key(run_id, &user.user_id);
+        let mut data = BTreeMap::from([("message_id".to_owned(), message_id)]);
+        if channel == Channel::Push {
+            let open = self.link(LinkKind::Open, &message, None, None);
+            data.insert("open_url".to_owned(), open);
+        }
         RenderContext {
             user: user_context(user, &self.attributes),
             items,
@@ -178,7 +185,7 @@ impl ContextBase {
             },
             links,
             delivery: DeliveryMeta {
-                data: BTreeMap::from([("message_id".to_owned(), message_id)]),
+                data,
                 sms_status_callback,
             },
         }

@@ -2,8 +2,8 @@
 //! the recipient opens and clicks with the probabilities of the synthetic
 //! shop's hidden truth (open propensity at the local hour, click
 //! propensity times item affinity), through the real signed links over
-//! HTTP, and some clickers buy the item. Apps report push opens, as they
-//! would through the API. Everyone targeted also buys now and then on
+//! HTTP, and some clickers buy the item. The app reports a push open by
+//! requesting the push's signed `open_url`. Everyone targeted also buys now and then on
 //! their own, holdout included, so the lift against the holdout measures
 //! what the messages added.
 
@@ -11,7 +11,7 @@ use crate::channels::RenderedMessage;
 use crate::domain::{EventKind, EventRecord, ItemId, UserId};
 use crate::feedback::{LinkKind, Linker};
 use crate::ingest::synth::Truth;
-use crate::store::{NewFeedback, OutboxRow, Store};
+use crate::store::{OutboxRow, Store};
 use anyhow::Context;
 use chrono::Timelike;
 use rand::{Rng, SeedableRng};
@@ -128,7 +128,9 @@ impl<'a> Customers<'a> {
         behaviour.opens += 1;
         let clicks = match &message {
             RenderedMessage::Push(push) => {
-                self.app_reports_open(row, now).await?;
+                if let Some(open) = push.data.get("open_url") {
+                    self.get(open).await?;
+                }
                 push.deep_link.iter().cloned().collect()
             }
             RenderedMessage::Email(email) => {
@@ -175,22 +177,6 @@ impl<'a> Customers<'a> {
             purchases.push(self.purchase(user, &item, now + 60_000)?);
         }
         Ok(())
-    }
-
-    /// A push open, reported by the app (as it would through the API).
-    async fn app_reports_open(&self, row: &OutboxRow, now: i64) -> anyhow::Result<()> {
-        let event = NewFeedback {
-            kind: "open".into(),
-            run_id: Some(row.run_id),
-            user_id: row.user_id.clone(),
-            channel: Some(row.channel.clone()),
-            variant: Some(row.variant.clone()),
-            item_id: None,
-            value: None,
-            source: "app".into(),
-            ts: now,
-        };
-        Ok(self.store.record_feedback(&event).await?)
     }
 
     /// Targeted users (holdout too) who buy something they like anyway.

@@ -106,7 +106,8 @@ fn click(key: &LinkKey, text: &str, row: &OutboxRow, channel: Channel) -> LinkTo
 }
 
 #[tokio::test]
-async fn planned_messages_carry_signed_clicks_the_open_pixel_and_a_signed_deep_link() {
+async fn planned_messages_carry_signed_clicks_the_open_pixel_a_signed_deep_link_and_a_push_open_url()
+ {
     let shop = tempfile::tempdir().unwrap();
     generate(&GenParams::new(40, 20, 800, 7), shop.path(), &|_, _| {}).expect("generate");
     for db in test_dbs().await {
@@ -191,6 +192,24 @@ async fn planned_messages_carry_signed_clicks_the_open_pixel_and_a_signed_deep_l
         assert_eq!(recorded.len(), 1, "{}", db.name());
         assert_eq!(recorded[0].outbox_id, Some(push_row.outbox_id));
         assert_eq!(recorded[0].item_id, first.item_id);
+
+        let open_url = push
+            .data
+            .get("open_url")
+            .expect("push data carries open_url");
+        let open_tokens = tokens(open_url, "/t/o/");
+        assert_eq!(open_tokens.len(), 1, "{open_url}");
+        let opened = key.verify(open_tokens[0], LinkKind::Open).unwrap();
+        assert_eq!(opened.user_id, push_row.user_id);
+        let response = http().get(app.local(open_url)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "the app's open report is answered");
+        let recorded = db.store.feedback_events(Some(live.run_id)).await.unwrap();
+        assert!(
+            recorded
+                .iter()
+                .any(|r| r.kind == "open" && r.channel.as_deref() == Some("push")),
+            "the push open is recorded"
+        );
         app.stop().await;
     }
 }
