@@ -11,10 +11,17 @@
 //! | `POST /u/{token}` | unsubscribes (RFC 8058 one-click), idempotent, 200 |
 //! | `POST /t/r/{token}` | SMS StatusCallback: `delivered` / `failed` |
 //! | `GET /healthz` | 200 when the database answers, else 503 |
+//! | `GET /metrics` | Prometheus text ([`metrics`]) |
+//!
+//! The authenticated JSON API lives under `/api/v1` ([`v1`], keys in [`auth`]).
 
+pub mod auth;
 pub mod error;
+pub mod metrics;
+pub mod privacy;
 pub mod tracking;
 pub mod unsubscribe;
+pub mod v1;
 
 use std::sync::Arc;
 
@@ -75,6 +82,9 @@ pub fn router(state: AppState) -> Router {
             "/u/{token}",
             get(unsubscribe::page).post(unsubscribe::one_click),
         )
+        .route("/metrics", get(metrics::scrape))
+        .nest("/api/v1", v1::router(state.clone()))
+        .route_layer(axum::middleware::from_fn(metrics::count_requests))
         .fallback(not_found)
         .with_state(state)
 }

@@ -30,6 +30,7 @@ pub const PIXEL_GIF: [u8; 43] = [
 /// Records an event whose loss must not break the recipient's request.
 async fn record_best_effort(state: &AppState, row: NewFeedback) {
     let kind = row.kind.clone();
+    super::metrics::global().tracking_hit(&kind);
     if let Err(e) = state.recorder.record(row).await {
         tracing::error!(%kind, error = %e, "feedback event lost");
     }

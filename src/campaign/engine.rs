@@ -139,6 +139,18 @@ impl Engine {
         plan::create(self, path, now).await
     }
 
+    /// Validates campaign `text` (JSON when `json`, else TOML) like
+    /// [`Engine::create`] and stores it as `scheduled`; errors name the
+    /// file as `request`. Returns its id.
+    pub async fn create_from_text(
+        &self,
+        text: &str,
+        json: bool,
+        now: i64,
+    ) -> Result<i64, CampaignError> {
+        plan::create_text(self, text, json, "request", now).await
+    }
+
     /// A stored campaign with its spec.
     pub async fn load(&self, campaign_id: i64) -> Result<Loaded, CampaignError> {
         plan::load(self, campaign_id).await

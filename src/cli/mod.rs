@@ -4,6 +4,7 @@
 //! with exit code 1 and one line naming what to fix; clap's usage errors
 //! exit with 2.
 
+mod apikey;
 mod bench;
 mod demo;
 mod campaign;
@@ -16,6 +17,7 @@ mod report;
 mod sandbox;
 mod segment;
 mod shop;
+mod user;
 mod worker;
 
 use crate::config::{self, Settings};
@@ -65,13 +67,17 @@ pub enum Command {
     Campaign(campaign::CampaignArgs),
     /// Dispatch workers only: send due outbox messages until Ctrl-C or SIGTERM.
     Worker(worker::WorkerArgs),
-    /// The scheduler and dispatch workers in one process until Ctrl-C or
-    /// SIGTERM. The HTTP API and tracking endpoints arrive with a later release.
+    /// The scheduler, dispatch workers and HTTP server (tracking routes and
+    /// the /api/v1 JSON API) in one process until Ctrl-C or SIGTERM.
     Serve(worker::ServeArgs),
     /// Feedback analytics per campaign, run, variant, segment and channel (HTML, JSON or CSV).
     Report(report::ReportArgs),
     /// Export data for use elsewhere: `export training --out FILE`.
     Export(export::ExportArgs),
+    /// API keys for /api/v1: create (printed once), list, revoke.
+    Apikey(apikey::ApikeyArgs),
+    /// Privacy requests per user: `user export ID --out FILE`, `user erase ID`.
+    User(user::UserArgs),
 }
 
 /// A mistake in how a command was called (not in the data): exits with 2
@@ -106,6 +112,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => worker::run_serve(&settings, args).await,
         Command::Report(args) => report::run(&settings, args).await,
         Command::Export(args) => export::run(&settings, args).await,
+        Command::Apikey(args) => apikey::run(&settings, args).await,
+        Command::User(args) => user::run(&settings, args).await,
     }
 }
 

@@ -166,7 +166,10 @@ impl Worker {
                 }
             }
         }
+        let metrics = crate::api::metrics::global();
+        metrics.observe_attempts(&rows, records.iter().map(|(record, _)| record));
         self.record_batch(records, &mut tally).await?;
+        metrics.observe_tally(&tally);
         log_batch(&self.owner, &tally);
         first_error.map_or(Ok(Step::Worked(tally)), Err)
     }

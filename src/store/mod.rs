@@ -3,6 +3,7 @@
 //! migrations, and offers typed queries to the stages above it. Nothing here
 //! knows campaign logic; it persists, reads and claims.
 
+mod api_keys;
 mod attribution;
 mod campaigns;
 mod connect;
@@ -10,10 +11,12 @@ mod devices;
 mod facts;
 mod features;
 mod feedback;
+mod gauges;
 mod import;
 mod interactions;
 mod items;
 mod outbox;
+mod privacy;
 mod query;
 mod rank_models;
 mod report;
@@ -23,6 +26,7 @@ mod segments;
 mod send_time;
 mod triggers;
 
+pub use api_keys::ApiKeyRow;
 pub use attribution::{ExposureKey, TouchCandidate, TouchKind, TrainingRow};
 pub use campaigns::{CampaignRow, NewCampaign, NewRun, RunRow};
 pub use connect::{Backend, mask_password};
@@ -34,6 +38,7 @@ pub use import::{ImportTxn, UserColumns, event_id};
 pub use interactions::{EventSink, RankEventPage, RankEventRow, RankItemRow};
 pub use items::ItemRow;
 pub use outbox::{AttemptRecord, NewExposure, NewOutbox, OutboxRow, OutboxUpdate, PlanRow};
+pub use privacy::{Erasure, UserExport, pseudonym};
 pub use query::{StoredUser, TABLES};
 pub use rank_models::{NewRankModel, RankModelRow};
 pub use report::{OutboxFact, RecipientFact};

@@ -6,7 +6,7 @@
 //! shutdown; `fixtures` holds what they share.
 
 mod dead_tokens;
-mod fixtures;
+pub(crate) mod fixtures;
 mod leases;
 mod retries;
 

@@ -2,6 +2,7 @@
 //! database. Store tests run on SQLite always and on PostgreSQL too when
 //! `HERALD_TEST_DATABASE_URL` names a server (`.ci/run` sets it).
 
+mod api;
 mod campaign;
 mod campaign_cli;
 mod channels;
@@ -10,9 +11,11 @@ mod demo;
 mod dispatch;
 mod helpers;
 mod import;
+mod metrics;
 mod migrations;
 mod movielens;
 mod outbox;
+mod privacy;
 mod rank;
 mod render;
 mod report;

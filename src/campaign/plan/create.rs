@@ -7,13 +7,12 @@
 
 use super::context::{ContextBase, item_contexts, sample_items, shown};
 use super::ranking::Ranking;
-use super::setup::variant_content;
 use crate::campaign::engine::{CampaignError, Engine, Loaded};
 use crate::campaign::occurrence::Occurrence;
 use crate::campaign::spec::{CampaignSpec, SpecError};
 use crate::domain::Channel;
-use crate::render::{Limits, RenderContext, VariantContent, validate};
-use crate::store::{NewCampaign, NewRun, RunRow, Store, UserFactRow};
+use crate::render::RenderContext;
+use crate::store::{NewRun, RunRow, Store, UserFactRow};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
@@ -26,18 +25,18 @@ const ATTRIBUTE_SCAN: u64 = 1000;
 
 /// The `campaigns.spec` column.
 #[derive(Debug, Serialize, Deserialize)]
-struct StoredSpec {
+pub(super) struct StoredSpec {
     /// `toml` or `json`.
-    format: String,
+    pub(super) format: String,
     /// The campaign file as given.
-    text: String,
+    pub(super) text: String,
     /// User attribute columns known when it was created.
     #[serde(default)]
-    attributes: Option<BTreeSet<String>>,
+    pub(super) attributes: Option<BTreeSet<String>>,
 }
 
 /// The first users with their facts, and the attribute columns they have.
-async fn known_users(
+pub(super) async fn known_users(
     store: &Store,
     segment_model: Option<i64>,
 ) -> Result<(BTreeSet<String>, Vec<UserFactRow>), CampaignError> {
@@ -53,66 +52,22 @@ async fn known_users(
 
 /// Validates and stores a campaign file; see [`Engine::create`].
 pub(crate) async fn create(engine: &Engine, path: &Path, now: i64) -> Result<i64, CampaignError> {
-    let store = engine.store();
-    let segment_model = store.active_segment_model().await?.map(|m| m.model_id);
-    let (attributes, users) = known_users(store, segment_model).await?;
-    let spec = CampaignSpec::from_file(path, &attributes)?;
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| SpecError {
         file: file.clone(),
         field: "file".into(),
         reason: e.to_string(),
     })?;
-    let contents = spec
-        .variants
-        .iter()
-        .map(variant_content)
-        .collect::<Result<Vec<VariantContent>, String>>()
-        .map_err(|issues| CampaignError::Templates {
-            file: file.clone(),
-            issues,
-        })?;
-    let samples = samples(engine, &spec, &users, segment_model, &attributes).await?;
-    let limits = Limits {
-        channels: spec.channels.clone(),
-        ..Limits::default()
-    };
-    if let Err(issues) = validate(&contents, &samples, &limits) {
-        let lines: Vec<String> = issues.iter().map(ToString::to_string).collect();
-        return Err(CampaignError::Templates {
-            file,
-            issues: lines.join("\n"),
-        });
-    }
     let is_json = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-    let stored = StoredSpec {
-        format: if is_json { "json" } else { "toml" }.into(),
-        text,
-        attributes: Some(attributes),
-    };
-    let campaign = NewCampaign {
-        name: spec.name.clone(),
-        spec: serde_json::to_string(&stored).unwrap_or_default(),
-        status: "scheduled".into(),
-        variants: spec
-            .variants
-            .iter()
-            .map(|v| {
-                let content = serde_json::to_string(&v.content).unwrap_or_default();
-                (v.name.clone(), v.weight, content)
-            })
-            .collect(),
-        now,
-    };
-    Ok(store.insert_campaign(&campaign).await?)
+    super::create_text::create_text(engine, &text, is_json, &file, now).await
 }
 
 /// Render contexts of up to [`SAMPLE_USERS`] users: their recommended
 /// items when a ranker exists, padded with stand-in items to the
 /// campaign's `n` (no items without `recommendations`).
-async fn samples(
+pub(super) async fn samples(
     engine: &Engine,
     spec: &CampaignSpec,
     users: &[UserFactRow],

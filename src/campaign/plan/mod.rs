@@ -27,6 +27,7 @@
 
 mod context;
 mod create;
+mod create_text;
 mod explain;
 mod fallback;
 mod message;
@@ -38,6 +39,7 @@ mod setup;
 mod timing;
 
 pub(crate) use create::{create, load, open};
+pub(crate) use create_text::create_text;
 pub(crate) use explain::explain;
 pub(crate) use fallback::CampaignFallback;
 pub(crate) use preview::preview;
