@@ -13,9 +13,11 @@
 //! | `GET /healthz` | 200 when the database answers, else 503 |
 //! | `GET /metrics` | Prometheus text ([`metrics`]) |
 //!
-//! The authenticated JSON API lives under `/api/v1` ([`v1`], keys in [`auth`]).
+//! The authenticated JSON API lives under `/api/v1` ([`v1`], keys in [`auth`]),
+//! the HTML dashboard under `/dashboard` ([`dashboard`]).
 
 pub mod auth;
+pub mod dashboard;
 pub mod error;
 pub mod metrics;
 pub mod privacy;
@@ -84,6 +86,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/metrics", get(metrics::scrape))
         .nest("/api/v1", v1::router(state.clone()))
+        .nest("/dashboard", dashboard::router(state.clone()))
         .route_layer(axum::middleware::from_fn(metrics::count_requests))
         .fallback(not_found)
         .with_state(state)

@@ -235,7 +235,8 @@ fn stages(c: &Counts) -> [u64; 6] {
     ]
 }
 
-fn campaign_view(report: &Report, campaign_id: i64, name: &str) -> CampaignView {
+/// One campaign's section of `report`: figures, tables and charts.
+pub fn campaign_view(report: &Report, campaign_id: i64, name: &str) -> CampaignView {
     let groups: Vec<&Group> = report
         .groups
         .iter()

@@ -7,6 +7,7 @@ mod campaign;
 mod campaign_cli;
 mod channels;
 mod cli;
+mod dashboard;
 mod demo;
 mod dispatch;
 mod helpers;
