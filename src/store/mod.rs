@@ -22,6 +22,7 @@ mod rank_models;
 mod report;
 mod retrain;
 mod secrets;
+mod segment_users;
 mod segments;
 mod send_time;
 mod triggers;

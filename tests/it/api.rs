@@ -14,7 +14,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 /// A fresh key stored in `db`; returns (id, key).
-async fn key(db: &TestDb, name: &str) -> (i64, String) {
+pub(crate) async fn key(db: &TestDb, name: &str) -> (i64, String) {
     let key = generate_key();
     let id = db
         .store
@@ -54,7 +54,7 @@ fn routes(doc: &Value) -> Vec<(Method, String)> {
 
 /// Sends `method path` with an optional key and JSON body; returns the
 /// status and the body as JSON (null when it is not JSON).
-async fn call(
+pub(crate) async fn call(
     app: &App,
     method: Method,
     path: &str,
@@ -195,7 +195,7 @@ async fn every_api_route_refuses_requests_without_a_key_or_with_a_revoked_one() 
 }
 
 /// A campaign file as JSON.
-fn campaign_json(name: &str) -> Value {
+pub(crate) fn campaign_json(name: &str) -> Value {
     json!({
         "name": name,
         "channels": ["push", "email"],

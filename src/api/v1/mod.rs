@@ -9,16 +9,24 @@
 //! | `GET /campaigns/{id}` | one campaign with its file |
 //! | `POST /campaigns/{id}/pause`, `/resume`, `/cancel` | status changes |
 //! | `GET /campaigns/{id}/preview?user=ID` | the messages a user would get now |
+//! | `POST /campaigns/{id}/run` | plan a manual run now (workers send it) |
+//! | `POST /campaigns/{id}/test?user=ID` | send one user's message now, unrecorded |
 //! | `GET /segments`, `GET /segments/{id}` | the active segment model's segments |
 //! | `POST /events`, `POST /events/batch` | one event, or many all-or-nothing |
 //! | `GET /reports/{campaign_id}` | the campaign's report as JSON |
 //! | `GET /users/{id}/export`, `POST /users/{id}/erase` | privacy export and erase |
+//! | `POST /users`, `POST /users/batch` | create or update users (all-or-nothing) |
+//! | `POST /devices`, `POST /devices/batch` | register push devices (all-or-nothing) |
+//! | `GET /segments/{id}/users?after=&limit=` | a keyset page of a segment's user ids |
 //! | `GET /openapi.json` | the OpenAPI 3 document (no key needed) |
 
+pub mod campaign_actions;
 pub mod campaigns;
 pub mod events;
 pub mod openapi;
+pub mod people;
 pub mod reports;
+pub mod segment_users;
 pub mod segments;
 
 use axum::Router;
@@ -48,6 +56,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/campaigns/{id}/resume", post(campaigns::resume))
         .route("/campaigns/{id}/cancel", post(campaigns::cancel))
         .route("/campaigns/{id}/preview", get(campaigns::preview))
+        .route("/campaigns/{id}/run", post(campaign_actions::run))
+        .route("/campaigns/{id}/test", post(campaign_actions::test))
         .route("/segments", get(segments::list))
         .route("/segments/{id}", get(segments::get))
         .route("/events", post(events::one))
@@ -55,6 +65,11 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/reports/{campaign_id}", get(reports::get))
         .route("/users/{id}/export", get(super::privacy::export_user))
         .route("/users/{id}/erase", post(super::privacy::erase_user))
+        .route("/users", post(people::user_one))
+        .route("/users/batch", post(people::user_batch))
+        .route("/devices", post(people::device_one))
+        .route("/devices/batch", post(people::device_batch))
+        .route("/segments/{id}/users", get(segment_users::list))
         .route_layer(from_fn_with_state(state, require_key))
         .route("/openapi.json", get(openapi::document))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{campaigns, events, reports, segments};
+use super::{campaign_actions, campaigns, events, people, reports, segment_users, segments};
 use crate::api::error::{ErrorBody, ErrorDetail};
 
 /// The document's description of the API.
@@ -18,6 +18,8 @@ use crate::api::error::{ErrorBody, ErrorDetail};
         campaigns::resume, campaigns::cancel, campaigns::preview,
         segments::list, segments::get, events::one, events::batch, reports::get,
         crate::api::privacy::export_user, crate::api::privacy::erase_user,
+        people::user_one, people::user_batch, people::device_one, people::device_batch,
+        segment_users::list, campaign_actions::run, campaign_actions::test,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&BearerAuth),

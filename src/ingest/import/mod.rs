@@ -310,3 +310,21 @@ fn user_columns(row: &Row, schema: &Schema) -> UserColumns {
 fn has_extra_columns(row: &Row, schema: &Schema) -> bool {
     row.column_names().any(|name| !schema.knows(name))
 }
+
+/// A user given as a JSON object (the API), validated exactly like an
+/// imported users row, with the columns it carries for the upsert.
+pub fn user_from_json(
+    object: serde_json::Map<String, serde_json::Value>,
+) -> Result<(UserRecord, UserColumns), RowError> {
+    let row = Row::Json(object);
+    let record = rows::user(&row, &schema::USERS)?;
+    Ok((record, user_columns(&row, &schema::USERS)))
+}
+
+/// A device given as a JSON object (the API), validated exactly like an
+/// imported devices row.
+pub fn device_from_json(
+    object: serde_json::Map<String, serde_json::Value>,
+) -> Result<DeviceRecord, RowError> {
+    rows::device(&Row::Json(object))
+}

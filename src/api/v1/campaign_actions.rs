@@ -1,0 +1,186 @@
+//! `POST /api/v1/campaigns/{id}/run` plans a manual run now (the workers of
+//! `herald serve` send it) and `POST /api/v1/campaigns/{id}/test?user=ID`
+//! sends one user's first reachable message right away, outside any run:
+//! nothing is written to the outbox.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{Query, State};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{Id, engine};
+use crate::api::AppState;
+use crate::api::error::{ErrorBody, JsonError};
+use crate::campaign::occurrence::Occurrence;
+use crate::campaign::plan::dedup_key;
+use crate::channels::{Address, OutboundMessage, Outcome, RenderedMessage};
+use crate::dispatch::{ChannelSet, Provider};
+use crate::domain::{Channel, Platform, now_millis};
+use crate::scheduler::owner_id;
+
+/// What planning a run did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunPlanned {
+    /// The new run.
+    pub run_id: i64,
+    /// Users the audience matched.
+    pub targeted: u64,
+    /// Users planned to be sent to now.
+    pub send: u64,
+    /// Users deferred by quiet hours.
+    pub deferred: u64,
+    /// Users not sent to, by reason code.
+    pub skipped: BTreeMap<String, u64>,
+}
+
+/// The user a test send goes to.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TestQuery {
+    /// The user to send to.
+    pub user: Option<String>,
+}
+
+/// The classified result of a test send.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TestSent {
+    /// The user.
+    pub user_id: String,
+    /// The channel used: `push`, `email`, `sms` or `webhook`.
+    pub channel: String,
+    /// The provider: `apns`, `fcm`, `email`, `sms` or `webhook`.
+    pub provider: String,
+    /// `delivered`, `retry`, `permanent` or `token_gone`.
+    pub outcome: String,
+    /// The provider's message id, when delivered and given.
+    pub provider_id: Option<String>,
+    /// Why it failed, when it did.
+    pub reason: Option<String>,
+}
+
+/// Plans a manual run of the campaign now; sending is left to the workers.
+#[utoipa::path(operation_id = "run_campaign", post, path = "/api/v1/campaigns/{id}/run", tag = "campaigns",
+    security(("bearer" = [])), params(("id" = i64, Path, description = "the campaign id")),
+    responses((status = 200, body = RunPlanned), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn run(State(state): State<AppState>, Id(id): Id) -> Result<Json<RunPlanned>, JsonError> {
+    let engine = engine(&state);
+    engine.load(id).await?;
+    let n = state.store.runs(id).await?.len() as u64 + 1;
+    let now = now_millis();
+    let (run, _) = engine
+        .open(id, &Occurrence::manual(n, now, false), false, now)
+        .await?;
+    let report = engine.plan(&run, &owner_id(), now_millis()).await?;
+    Ok(Json(RunPlanned {
+        run_id: report.run_id,
+        targeted: report.targeted,
+        send: report.send,
+        deferred: report.deferred,
+        skipped: report.skipped,
+    }))
+}
+
+/// The user's address on `channel`, if they have one.
+async fn address(
+    state: &AppState,
+    user_id: &str,
+    channel: Channel,
+) -> Result<Option<Address>, JsonError> {
+    let user = state.store.user(user_id).await?;
+    Ok(match channel {
+        Channel::Push => {
+            let devices = state.store.active_devices(&[user_id.to_owned()]).await?;
+            let newest = devices.get(user_id).and_then(|d| d.first());
+            newest.and_then(|d| {
+                Some(Address::Device {
+                    platform: Platform::parse(&d.platform).ok()?,
+                    token: d.token.clone(),
+                })
+            })
+        }
+        Channel::Email => user.and_then(|u| u.email).map(Address::Email),
+        Channel::Sms => user.and_then(|u| u.phone).map(Address::Phone),
+        Channel::Webhook => Some(Address::Webhook),
+    })
+}
+
+/// The first previewed message the user has an address for.
+async fn first_reachable(
+    state: &AppState,
+    user_id: &str,
+    messages: Vec<(Channel, RenderedMessage)>,
+) -> Result<Option<(Channel, Address, RenderedMessage)>, JsonError> {
+    for (channel, content) in messages {
+        if let Some(address) = address(state, user_id, channel).await? {
+            return Ok(Some((channel, address, content)));
+        }
+    }
+    Ok(None)
+}
+
+/// The outcome as the answer's fields.
+fn classify(outcome: Outcome) -> (String, Option<String>, Option<String>) {
+    let kind = outcome.kind().to_owned();
+    match outcome {
+        Outcome::Delivered { provider_id } => (kind, provider_id, None),
+        Outcome::Retry { reason, .. }
+        | Outcome::Permanent { reason }
+        | Outcome::TokenGone { reason } => (kind, None, Some(reason)),
+    }
+}
+
+/// Sends the user's first reachable message of the campaign now, without
+/// recording it; answers the provider's classified outcome.
+#[utoipa::path(operation_id = "test_campaign", post, path = "/api/v1/campaigns/{id}/test", tag = "campaigns",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "the campaign id"), TestQuery),
+    responses((status = 200, body = TestSent), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn test(
+    State(state): State<AppState>,
+    Id(id): Id,
+    Query(query): Query<TestQuery>,
+) -> Result<Json<TestSent>, JsonError> {
+    let user = query
+        .user
+        .filter(|u| !u.trim().is_empty())
+        .ok_or_else(|| JsonError::invalid("user", "give the user to send to: ?user=ID"))?;
+    let now = now_millis();
+    let messages = engine(&state).preview(id, &user, now).await?;
+    let (channel, address, content) =
+        first_reachable(&state, &user, messages)
+            .await?
+            .ok_or_else(|| {
+                JsonError::invalid(
+                    "user",
+                    format!("user `{user}` cannot be reached on any channel of campaign {id}"),
+                )
+            })?;
+    let provider = Provider::for_address(&address);
+    let channels = ChannelSet::from_settings(&state.settings).map_err(|e| {
+        JsonError::invalid("settings", format!("the channels are misconfigured: {e}"))
+    })?;
+    let adapter = channels.get(provider).ok_or_else(|| {
+        JsonError::invalid(
+            "settings",
+            format!("no [{provider}] section is configured; fill it in to send"),
+        )
+    })?;
+    let message = OutboundMessage {
+        id: dedup_key(-now, &user),
+        address,
+        content,
+    };
+    let (outcome, provider_id, reason) = classify(adapter.send(&message).await);
+    Ok(Json(TestSent {
+        user_id: user,
+        channel: channel.as_str().to_owned(),
+        provider: provider.name().to_owned(),
+        outcome,
+        provider_id,
+        reason,
+    }))
+}
