@@ -6,6 +6,7 @@
 
 pub mod cron;
 pub mod engine;
+pub mod lifecycle;
 pub mod occurrence;
 pub mod plan;
 pub mod policy;

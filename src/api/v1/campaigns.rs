@@ -14,6 +14,7 @@ use super::{Id, body_text, engine};
 use crate::api::AppState;
 use crate::api::error::{ErrorBody, JsonError};
 use crate::campaign::engine::CampaignError;
+use crate::campaign::lifecycle::Transition;
 use crate::domain::now_millis;
 use crate::store::CampaignRow;
 
@@ -158,83 +159,19 @@ pub async fn get(
     }))
 }
 
-/// A status change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Transition {
-    /// `scheduled` → `paused`.
-    Pause,
-    /// `paused` → `scheduled`.
-    Resume,
-    /// `scheduled` or `paused` → `cancelled`.
-    Cancel,
-}
-
-impl Transition {
-    fn target(self) -> &'static str {
-        match self {
-            Self::Pause => "paused",
-            Self::Resume => "scheduled",
-            Self::Cancel => "cancelled",
-        }
-    }
-
-    /// Whether `status` may take it (repeating one changes nothing).
-    fn allowed_from(self, status: &str) -> bool {
-        status == self.target()
-            || match self {
-                Self::Pause => status == "scheduled",
-                Self::Resume => status == "paused",
-                Self::Cancel => matches!(status, "scheduled" | "paused"),
-            }
-    }
-
-    fn hint(self) -> &'static str {
-        match self {
-            Self::Pause => "only a scheduled campaign can be paused",
-            Self::Resume => "only a paused campaign can be resumed",
-            Self::Cancel => "it has already ended; nothing is left to cancel",
-        }
-    }
-}
-
 async fn transition(
     state: &AppState,
     id: i64,
     transition: Transition,
 ) -> Result<Json<StatusChange>, JsonError> {
-    let store = &state.store;
-    let row = store
-        .campaign(id)
-        .await?
-        .ok_or(CampaignError::UnknownCampaign(id))?;
-    if !transition.allowed_from(&row.status) {
-        return Err(CampaignError::Status {
-            id,
-            status: row.status,
-            hint: transition.hint(),
-        }
-        .into());
-    }
-    let now = now_millis();
-    store
-        .set_campaign_status(id, transition.target(), now)
+    let changed = engine(state)
+        .change_status(id, transition, now_millis())
         .await?;
-    let mut cancelled = 0;
-    if transition == Transition::Cancel {
-        cancelled = store.cancel_pending(id, now).await?;
-        for run in store.runs(id).await? {
-            if matches!(run.status.as_str(), "planning" | "sending") {
-                store
-                    .set_run_status(run.run_id, "cancelled", None, Some(now))
-                    .await?;
-            }
-        }
-    }
     Ok(Json(StatusChange {
         campaign_id: id,
-        status: transition.target().to_owned(),
-        previous_status: row.status,
-        messages_cancelled: cancelled,
+        status: changed.status.to_owned(),
+        previous_status: changed.previous_status,
+        messages_cancelled: changed.messages_cancelled,
     }))
 }
 

@@ -8,7 +8,8 @@
 mod run;
 mod show;
 
-use crate::campaign::engine::{CampaignError, Engine};
+use crate::campaign::engine::Engine;
+use crate::campaign::lifecycle::Transition;
 use crate::config::Settings;
 use crate::domain::now_millis;
 use clap::{Args, Subcommand};
@@ -110,85 +111,17 @@ async fn create(engine: &Engine, file: &std::path::Path, json: bool) -> anyhow::
     Ok(())
 }
 
-/// A status change asked for on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Transition {
-    /// `scheduled` → `paused`.
-    Pause,
-    /// `paused` → `scheduled`.
-    Resume,
-    /// `scheduled` or `paused` → `cancelled`.
-    Cancel,
-}
-
-impl Transition {
-    /// The status it leads to.
-    fn target(self) -> &'static str {
-        match self {
-            Transition::Pause => "paused",
-            Transition::Resume => "scheduled",
-            Transition::Cancel => "cancelled",
-        }
-    }
-
-    /// Whether a campaign in `status` may take it (the target status
-    /// itself is accepted: repeating a command changes nothing).
-    fn allowed_from(self, status: &str) -> bool {
-        status == self.target()
-            || match self {
-                Transition::Pause => status == "scheduled",
-                Transition::Resume => status == "paused",
-                Transition::Cancel => matches!(status, "scheduled" | "paused"),
-            }
-    }
-
-    /// What to do instead when it is not allowed.
-    fn hint(self) -> &'static str {
-        match self {
-            Transition::Pause => "only a scheduled campaign can be paused",
-            Transition::Resume => "only a paused campaign can be resumed",
-            Transition::Cancel => "it has already ended; nothing is left to cancel",
-        }
-    }
-}
-
 async fn set_status(
     engine: &Engine,
     id: i64,
     transition: Transition,
     json: bool,
 ) -> anyhow::Result<()> {
-    let store = engine.store();
-    let row = store
-        .campaign(id)
-        .await?
-        .ok_or(CampaignError::UnknownCampaign(id))?;
-    if !transition.allowed_from(&row.status) {
-        return Err(CampaignError::Status {
-            id,
-            status: row.status,
-            hint: transition.hint(),
-        }
-        .into());
-    }
-    let now = now_millis();
-    store
-        .set_campaign_status(id, transition.target(), now)
-        .await?;
-    let mut cancelled = 0;
-    if transition == Transition::Cancel {
-        cancelled = store.cancel_pending(id, now).await?;
-        for run in store.runs(id).await? {
-            if matches!(run.status.as_str(), "planning" | "sending") {
-                store
-                    .set_run_status(run.run_id, "cancelled", None, Some(now))
-                    .await?;
-            }
-        }
-    }
+    let changed = engine.change_status(id, transition, now_millis()).await?;
+    let cancelled = changed.messages_cancelled;
     if json {
-        let doc = serde_json::json!({"campaign_id": id, "status": transition.target(),
-            "previous_status": row.status, "messages_cancelled": cancelled});
+        let doc = serde_json::json!({"campaign_id": id, "status": changed.status,
+            "previous_status": changed.previous_status, "messages_cancelled": cancelled});
         println!("{doc}");
     } else if transition == Transition::Cancel {
         println!("campaign {id} cancelled ({cancelled} pending messages cancelled)");
@@ -196,20 +129,4 @@ async fn set_status(
         println!("campaign {id} is {}", transition.target());
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Transition;
-
-    #[test]
-    fn status_changes_follow_the_life_cycle_and_repeat_harmlessly() {
-        assert!(Transition::Pause.allowed_from("scheduled"));
-        assert!(Transition::Pause.allowed_from("paused"));
-        assert!(!Transition::Pause.allowed_from("cancelled"));
-        assert!(Transition::Resume.allowed_from("paused"));
-        assert!(!Transition::Resume.allowed_from("done"));
-        assert!(Transition::Cancel.allowed_from("paused"));
-        assert!(!Transition::Cancel.allowed_from("done"));
-    }
 }
