@@ -9,7 +9,7 @@
 //! one row (the batch is committed before it is answered).
 //!
 //! ```sh
-//! cargo bench --bench ingest                               # 200000 events, 1000 a batch, 1 connection
+//! cargo bench --bench ingest                               # 200000 events, 1000 a batch, 4 connections
 //! cargo bench --bench ingest -- --events 500000 --concurrency 8
 //! ```
 //!
@@ -45,9 +45,7 @@ fn parse_args() -> Args {
     let mut args = Args {
         events: 200_000,
         batch: 1_000,
-        // On SQLite, concurrent batch transactions currently get 503
-        // `unavailable` (the database is busy), so one connection by default.
-        concurrency: 1,
+        concurrency: 4,
         users: 2_000,
         items: 200,
     };

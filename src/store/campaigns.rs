@@ -7,7 +7,7 @@ mod runs;
 
 use super::{Store, StoreError, ctx};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Order, Query, SelectStatement};
-use sea_orm::{ConnectionTrait, DbErr, QueryResult, TransactionTrait};
+use sea_orm::{ConnectionTrait, DbErr, QueryResult};
 
 /// A stored campaign.
 #[derive(Debug, Clone, PartialEq)]
@@ -125,7 +125,7 @@ fn select_campaigns() -> SelectStatement {
 impl Store {
     /// Inserts a campaign and its variants in one transaction; returns its id.
     pub async fn insert_campaign(&self, campaign: &NewCampaign) -> Result<i64, StoreError> {
-        let txn = self.db().begin().await.map_err(ctx("begin campaign"))?;
+        let txn = self.begin_write().await.map_err(ctx("begin campaign"))?;
         let insert = Query::insert()
             .into_table(col("campaigns"))
             .columns(["name", "spec", "status", "created_at", "updated_at"].map(col))

@@ -9,7 +9,7 @@ use super::{Store, StoreError, ctx};
 use sea_orm::sea_query::{
     Alias, Expr, ExprTrait, InsertStatement, OnConflict, Order, Query, SelectStatement,
 };
-use sea_orm::{ConnectionTrait, DbErr, QueryResult, TransactionTrait};
+use sea_orm::{ConnectionTrait, DbErr, QueryResult};
 
 /// One event to record.
 #[derive(Debug, Clone, PartialEq)]
@@ -230,7 +230,7 @@ impl Store {
                 Ok(())
             }
             _ => {
-                let txn = self.db().begin().await.map_err(ctx("begin feedback"))?;
+                let txn = self.begin_write().await.map_err(ctx("begin feedback"))?;
                 for chunk in events.chunks(INSERT_CHUNK) {
                     txn.execute(&insert_events(chunk))
                         .await
@@ -247,7 +247,7 @@ impl Store {
     /// nothing changes, nothing is recorded, and the answer is false.
     pub async fn unsubscribe(&self, event: &NewFeedback) -> Result<bool, StoreError> {
         let channel = event.channel.as_deref().unwrap_or_default();
-        let txn = self.db().begin().await.map_err(ctx("begin unsubscribe"))?;
+        let txn = self.begin_write().await.map_err(ctx("begin unsubscribe"))?;
         let changed = revoke_consent(&txn, &event.user_id, channel, event.ts).await?;
         if changed {
             txn.execute(&insert_event(event))

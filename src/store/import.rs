@@ -6,7 +6,7 @@
 use super::{StoreError, ctx};
 use crate::domain::{DeviceRecord, EventRecord, ItemRecord, UserRecord};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query, SimpleExpr, Value};
-use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseTransaction};
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 
@@ -71,7 +71,7 @@ pub fn event_id(event: &EventRecord) -> i64 {
 impl super::Store {
     /// Starts the transaction a whole import file runs in.
     pub async fn begin_import(&self) -> Result<ImportTxn, StoreError> {
-        let txn = self.db().begin().await.map_err(ctx("begin import"))?;
+        let txn = self.begin_write().await.map_err(ctx("begin import"))?;
         Ok(ImportTxn { txn })
     }
 }

@@ -48,7 +48,10 @@ pub use segments::{NewSegmentModel, SegmentModelRow, SegmentRow};
 pub use send_time::SegmentQuarterRow;
 pub use triggers::{TriggerEvent, TriggerFire};
 
-use sea_orm::{DatabaseConnection, DbErr};
+use sea_orm::{
+    DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
+};
 
 /// Errors from the store, with the operation that failed.
 #[derive(Debug, thiserror::Error)]
@@ -95,6 +98,19 @@ impl Store {
     /// The underlying sea-orm connection, for modules of the store.
     pub(crate) fn db(&self) -> &DatabaseConnection {
         &self.db
+    }
+
+    /// Starts a transaction that writes. On SQLite it begins `IMMEDIATE`,
+    /// taking the write lock up front: a deferred transaction that reads
+    /// first and writes later fails with "busy" when another writer commits
+    /// in between, instead of waiting its turn under the busy timeout.
+    /// PostgreSQL ignores the mode.
+    pub(crate) async fn begin_write(&self) -> Result<DatabaseTransaction, DbErr> {
+        let options = TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..TransactionOptions::default()
+        };
+        self.db.begin_with_options(options).await
     }
 
     /// Which backend this store runs on.

@@ -10,7 +10,7 @@
 //! snapshots). One transaction; erasing twice changes nothing.
 
 use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Order, Query, SelectStatement};
-use sea_orm::{ConnectionTrait, FromQueryResult, JsonValue, TransactionTrait};
+use sea_orm::{ConnectionTrait, FromQueryResult, JsonValue};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -180,7 +180,7 @@ impl Store {
     /// Idempotent: a second call finds nothing and changes nothing.
     pub async fn erase_user(&self, user_id: &str) -> Result<Erasure, StoreError> {
         let alias = pseudonym(user_id);
-        let txn = self.db().begin().await.map_err(ctx("begin erase"))?;
+        let txn = self.begin_write().await.map_err(ctx("begin erase"))?;
         let mut pseudonymized = 0;
         for statement in blank_statements(user_id) {
             txn.execute(&statement).await.map_err(ctx("erase user"))?;

@@ -4,8 +4,8 @@
 //! transaction. The integer id is the version campaign runs record.
 
 use super::{Store, StoreError, ctx};
+use sea_orm::ConnectionTrait;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query, Value};
-use sea_orm::{ConnectionTrait, TransactionTrait};
 
 /// A ranking model to save.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,7 +46,7 @@ fn col(name: &str) -> Alias {
 impl Store {
     /// Saves a ranking model and makes it the active one; returns its id.
     pub async fn save_rank_model(&self, model: &NewRankModel) -> Result<i64, StoreError> {
-        let txn = self.db().begin().await.map_err(ctx("begin rank model"))?;
+        let txn = self.begin_write().await.map_err(ctx("begin rank model"))?;
         let deactivate = Query::update()
             .table(col("rank_models"))
             .value(col("active"), false)

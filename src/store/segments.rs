@@ -3,8 +3,8 @@
 //! active one), and read them back.
 
 use super::{Store, StoreError, ctx};
+use sea_orm::ConnectionTrait;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Order, Query};
-use sea_orm::{ConnectionTrait, TransactionTrait};
 use std::collections::HashMap;
 
 /// One segment of a model, as stored.
@@ -59,8 +59,7 @@ impl Store {
     /// Saves a model, its segments and assignments, and makes it active.
     pub async fn save_segment_model(&self, model: NewSegmentModel<'_>) -> Result<i64, StoreError> {
         let txn = self
-            .db()
-            .begin()
+            .begin_write()
             .await
             .map_err(ctx("begin segment model"))?;
         let deactivate = Query::update()
@@ -182,7 +181,7 @@ impl Store {
         model_id: i64,
         rows: &[(String, i32, f64)],
     ) -> Result<(), StoreError> {
-        let txn = self.db().begin().await.map_err(ctx("begin assignments"))?;
+        let txn = self.begin_write().await.map_err(ctx("begin assignments"))?;
         insert_assignments(&txn, model_id, rows).await?;
         txn.commit().await.map_err(ctx("commit assignments"))
     }

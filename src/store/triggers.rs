@@ -3,7 +3,7 @@
 
 use super::{Store, StoreError, ctx};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Order, Query};
-use sea_orm::{ConnectionTrait, DbErr, QueryResult, TransactionTrait};
+use sea_orm::{ConnectionTrait, DbErr, QueryResult};
 use std::collections::BTreeMap;
 
 /// An event that may fire a trigger.
@@ -164,7 +164,10 @@ impl Store {
         fires: &[TriggerFire],
         run_id: i64,
     ) -> Result<(), StoreError> {
-        let txn = self.db().begin().await.map_err(ctx("begin attach fires"))?;
+        let txn = self
+            .begin_write()
+            .await
+            .map_err(ctx("begin attach fires"))?;
         for (window, users) in users_by_window(fires) {
             for chunk in users.chunks(IN_CHUNK) {
                 let stmt = Query::update()

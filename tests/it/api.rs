@@ -3,7 +3,8 @@
 //! the OpenAPI document refuses a request without a key (401) and with a
 //! revoked key (403); a campaign created through the API reads back; a
 //! bad event batch names the element at fault and writes nothing; a good
-//! batch is stored; the OpenAPI document is OpenAPI 3.
+//! batch is stored, and so are batches posted concurrently; the OpenAPI
+//! document is OpenAPI 3.
 
 use crate::campaign::fixtures::{import_users, users};
 use crate::helpers::{TestDb, test_dbs};
@@ -406,6 +407,39 @@ async fn a_good_event_batch_and_a_single_event_are_stored_once() {
             "{written}"
         );
         assert_eq!(db.store.count("events").await.unwrap(), before + 51);
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn concurrent_event_batches_all_succeed_and_every_event_is_stored() {
+    for db in test_dbs().await {
+        let dir = tempfile::tempdir().unwrap();
+        import_users(&db, dir.path(), &users(3)).await;
+        let before = db.store.count("events").await.unwrap();
+        let app = App::start(&db).await;
+        let (_, k) = key(&db, "ci").await;
+        let posts = (0..8u32).map(|b| {
+            let events: Vec<Value> = (0..200)
+                .map(|i| {
+                    let n = b * 200 + i;
+                    let ts = format!("2026-03-10T12:{:02}:{:02}Z", n / 60, n % 60);
+                    json!({ "user_id": format!("u00{}", i % 3), "event": "app_open", "ts": ts })
+                })
+                .collect();
+            call(
+                &app,
+                Method::POST,
+                "/api/v1/events/batch",
+                Some(&k),
+                Some(json!({ "events": events })),
+            )
+        });
+        for (status, body) in futures_util::future::join_all(posts).await {
+            assert_eq!(status, StatusCode::OK, "{body} on {}", db.name());
+            assert_eq!(body["inserted"], 200, "{body}");
+        }
+        assert_eq!(db.store.count("events").await.unwrap(), before + 1_600);
         app.stop().await;
     }
 }

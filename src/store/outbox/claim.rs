@@ -12,7 +12,7 @@ use super::{
 use crate::store::devices::deactivate;
 use crate::store::{Backend, Store, StoreError, ctx};
 use sea_orm::sea_query::{Expr, ExprTrait, Query, UpdateStatement, Value};
-use sea_orm::{ConnectionTrait, DatabaseTransaction, Statement, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, Statement};
 
 /// The claim statement. Parameters: `$1` owner, `$2` lease end, `$3` now,
 /// `$4` limit, `$5` run (only when `by_run`).
@@ -212,7 +212,7 @@ impl Store {
         let is_plain_send =
             |a: &AttemptRecord| a.update == OutboxUpdate::Sent && a.deactivate_device.is_none();
         let sent: Vec<&AttemptRecord> = attempts.iter().filter(|a| is_plain_send(a)).collect();
-        let txn = self.db().begin().await.map_err(ctx("begin attempts"))?;
+        let txn = self.begin_write().await.map_err(ctx("begin attempts"))?;
         let mut sent_applied = super::sent::finish_sent(&txn, &sent).await?.into_iter();
         let mut applied = Vec::with_capacity(attempts.len());
         for attempt in attempts {

@@ -6,7 +6,7 @@
 use super::{INSERT_CHUNK, NewExposure, NewOutbox, PlanRow, col, insert_outbox};
 use crate::store::{Store, StoreError, ctx};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, OnConflict, Order, Query, SelectStatement};
-use sea_orm::{ConnectionTrait, DbErr, QueryResult, TransactionTrait};
+use sea_orm::{ConnectionTrait, DbErr, QueryResult};
 
 const PLAN_COLUMNS: [&str; 7] = [
     "user_id",
@@ -128,7 +128,7 @@ impl Store {
         outbox: &[NewOutbox],
         exposures: &[NewExposure],
     ) -> Result<(), StoreError> {
-        let txn = self.db().begin().await.map_err(ctx("begin plan page"))?;
+        let txn = self.begin_write().await.map_err(ctx("begin plan page"))?;
         insert_plan(&txn, run_id, plan).await?;
         insert_outbox(&txn, outbox).await?;
         insert_exposures(&txn, run_id, exposures).await?;
