@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 use super::AppState;
 use super::error::JsonError;
 use crate::domain::now_millis;
+use crate::store::{Store, StoreError};
 
 /// How every key starts.
 pub const KEY_START: &str = "hk_";
@@ -82,6 +83,40 @@ fn bearer(request: &Request) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
+/// What a presented key turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyCheck {
+    /// A stored key that is not revoked.
+    Valid,
+    /// Malformed, not stored, or the hash differs.
+    Unknown,
+    /// A stored key that was revoked.
+    Revoked,
+}
+
+/// Checks `key` against the stored keys (found by its prefix, its hash
+/// compared in constant time) and, when it is valid, records its use in
+/// `last_used_at` at most once a minute. The one key check of the API
+/// and the dashboard.
+pub async fn check_key(store: &Store, key: &str, now: i64) -> Result<KeyCheck, StoreError> {
+    let Some(prefix) = prefix_of(key) else {
+        return Ok(KeyCheck::Unknown);
+    };
+    let Some(row) = store.api_key_by_prefix(prefix).await? else {
+        return Ok(KeyCheck::Unknown);
+    };
+    if !same(hash_key(key).as_bytes(), row.hash.as_bytes()) {
+        return Ok(KeyCheck::Unknown);
+    }
+    if row.revoked_at.is_some() {
+        return Ok(KeyCheck::Revoked);
+    }
+    if row.last_used_at.is_none_or(|t| now - t >= TOUCH_EVERY_MS) {
+        store.touch_api_key(row.key_id, now).await?;
+    }
+    Ok(KeyCheck::Valid)
+}
+
 /// The auth layer: lets a request with a valid, unrevoked key through.
 pub async fn require_key(
     State(state): State<AppState>,
@@ -93,27 +128,15 @@ pub async fn require_key(
             "send `Authorization: Bearer KEY`; `herald apikey create NAME` makes a key",
         )
     })?;
-    let unknown =
-        || JsonError::unauthorized("unknown API key; `herald apikey list` shows the keys");
-    let prefix = prefix_of(token).ok_or_else(unknown)?;
-    let row = state
-        .store
-        .api_key_by_prefix(prefix)
-        .await?
-        .ok_or_else(unknown)?;
-    if !same(hash_key(token).as_bytes(), row.hash.as_bytes()) {
-        return Err(unknown());
-    }
-    if row.revoked_at.is_some() {
-        return Err(JsonError::forbidden(
+    match check_key(&state.store, token, now_millis()).await? {
+        KeyCheck::Valid => Ok(next.run(request).await),
+        KeyCheck::Unknown => Err(JsonError::unauthorized(
+            "unknown API key; `herald apikey list` shows the keys",
+        )),
+        KeyCheck::Revoked => Err(JsonError::forbidden(
             "this API key was revoked; ask for a new one (`herald apikey create NAME`)",
-        ));
+        )),
     }
-    let now = now_millis();
-    if row.last_used_at.is_none_or(|t| now - t >= TOUCH_EVERY_MS) {
-        state.store.touch_api_key(row.key_id, now).await?;
-    }
-    Ok(next.run(request).await)
 }
 
 #[cfg(test)]

@@ -136,19 +136,39 @@ impl Engine {
     /// Validates a campaign file (spec and templates against sample
     /// users) and stores it as `scheduled`; returns its id.
     pub async fn create(&self, path: &Path, now: i64) -> Result<i64, CampaignError> {
-        plan::create(self, path, now).await
+        plan::create(self, path, false, now).await
+    }
+
+    /// Like [`Engine::create`], stored as an editable `draft` that is
+    /// never sent until it is scheduled.
+    pub async fn create_draft(&self, path: &Path, now: i64) -> Result<i64, CampaignError> {
+        plan::create(self, path, true, now).await
     }
 
     /// Validates campaign `text` (JSON when `json`, else TOML) like
-    /// [`Engine::create`] and stores it as `scheduled`; errors name the
-    /// file as `request`. Returns its id.
+    /// [`Engine::create`] and stores it as `scheduled` or `draft`; errors
+    /// name the file as `request`. Returns its id.
     pub async fn create_from_text(
         &self,
         text: &str,
         json: bool,
+        draft: bool,
         now: i64,
     ) -> Result<i64, CampaignError> {
-        plan::create_text(self, text, json, "request", now).await
+        plan::create_text(self, text, json, "request", draft, now).await
+    }
+
+    /// Replaces draft `campaign_id`'s file with `text` (named `file` in
+    /// errors), validated like a new campaign; any other status is refused.
+    pub async fn update_from_text(
+        &self,
+        campaign_id: i64,
+        text: &str,
+        json: bool,
+        file: &str,
+        now: i64,
+    ) -> Result<(), CampaignError> {
+        plan::update_text(self, campaign_id, text, json, file, now).await
     }
 
     /// A stored campaign with its spec.
@@ -198,6 +218,19 @@ impl Engine {
         now: i64,
     ) -> Result<Vec<(Channel, RenderedMessage)>, CampaignError> {
         plan::preview(self, campaign_id, user_id, now).await
+    }
+
+    /// Like [`Engine::preview`], with the campaign's file replaced by
+    /// `text` (an edit not yet saved).
+    pub async fn preview_text(
+        &self,
+        campaign_id: i64,
+        text: &str,
+        json: bool,
+        user_id: &str,
+        now: i64,
+    ) -> Result<Vec<(Channel, RenderedMessage)>, CampaignError> {
+        plan::preview_text(self, campaign_id, text, json, user_id, now).await
     }
 
     /// Why `user_id` did or did not get the campaign: from the newest run

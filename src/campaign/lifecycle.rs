@@ -1,13 +1,17 @@
-//! A campaign's life cycle: pause, resume and cancel, with the one rule
-//! for which status may take which change (shared by `herald campaign`
-//! and the API). Repeating a change is accepted and changes nothing;
-//! cancelling also cancels pending messages and open runs.
+//! A campaign's life cycle: a `draft` (editable, never sent) is
+//! scheduled; a `scheduled` campaign pauses, resumes and is cancelled;
+//! an `at` campaign ends `done`. The one rule for which status may take
+//! which change (shared by `herald campaign` and the API), and which
+//! statuses may be run. Repeating a change is accepted and changes
+//! nothing; cancelling also cancels pending messages and open runs.
 
 use super::engine::{CampaignError, Engine};
 
 /// A status change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transition {
+    /// `draft` → `scheduled`.
+    Schedule,
     /// `scheduled` → `paused`.
     Pause,
     /// `paused` → `scheduled`.
@@ -20,6 +24,7 @@ impl Transition {
     /// The status it leads to.
     pub fn target(self) -> &'static str {
         match self {
+            Transition::Schedule => "scheduled",
             Transition::Pause => "paused",
             Transition::Resume => "scheduled",
             Transition::Cancel => "cancelled",
@@ -31,19 +36,44 @@ impl Transition {
     pub fn allowed_from(self, status: &str) -> bool {
         status == self.target()
             || match self {
+                Transition::Schedule => status == "draft",
                 Transition::Pause => status == "scheduled",
                 Transition::Resume => status == "paused",
-                Transition::Cancel => matches!(status, "scheduled" | "paused"),
+                Transition::Cancel => matches!(status, "draft" | "scheduled" | "paused"),
             }
     }
 
     /// What to do instead when it is not allowed.
     fn hint(self) -> &'static str {
         match self {
+            Transition::Schedule => "only a draft is scheduled; a paused one is resumed",
             Transition::Pause => "only a scheduled campaign can be paused",
             Transition::Resume => "only a paused campaign can be resumed",
             Transition::Cancel => "it has already ended; nothing is left to cancel",
         }
+    }
+}
+
+/// Whether a campaign in `status` may be run now (`dry_run`: planned
+/// without sending); the hint says why not. A draft is only dry-run and a
+/// cancelled campaign is not sent again.
+pub fn runnable(status: &str, dry_run: bool) -> Result<(), &'static str> {
+    match status {
+        "draft" if !dry_run => Err(
+            "a draft is not sent: schedule it first (`herald campaign schedule ID` or \
+             POST /api/v1/campaigns/{id}/schedule), or try it with --dry-run",
+        ),
+        "cancelled" if !dry_run => Err("a cancelled campaign is not sent again"),
+        _ => Ok(()),
+    }
+}
+
+/// Whether a campaign in `status` may have its file replaced.
+pub fn editable(status: &str) -> Result<(), &'static str> {
+    if status == "draft" {
+        Ok(())
+    } else {
+        Err("only a draft can be edited; create a new campaign (or a draft with --draft) instead")
     }
 }
 
@@ -113,5 +143,21 @@ mod tests {
         assert!(!Transition::Resume.allowed_from("done"));
         assert!(Transition::Cancel.allowed_from("paused"));
         assert!(!Transition::Cancel.allowed_from("done"));
+        assert!(Transition::Schedule.allowed_from("draft"));
+        assert!(Transition::Schedule.allowed_from("scheduled"));
+        assert!(!Transition::Schedule.allowed_from("paused"));
+        assert!(!Transition::Pause.allowed_from("draft"));
+        assert!(Transition::Cancel.allowed_from("draft"));
+    }
+
+    #[test]
+    fn drafts_are_only_dry_run_and_only_drafts_are_edited() {
+        assert!(super::runnable("draft", true).is_ok());
+        assert!(super::runnable("draft", false).is_err());
+        assert!(super::runnable("cancelled", false).is_err());
+        assert!(super::runnable("scheduled", false).is_ok());
+        assert!(super::runnable("paused", false).is_ok());
+        assert!(super::editable("draft").is_ok());
+        assert!(super::editable("scheduled").is_err());
     }
 }

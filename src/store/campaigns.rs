@@ -1,5 +1,5 @@
 //! Campaigns and their runs: create a campaign with its variants, list and
-//! read them, change their status; open a run for a schedule slot (unique
+//! read them, replace a draft's file, change their status; open a run for a schedule slot (unique
 //! per campaign and occurrence, so a slot is never run twice), hold the
 //! planner lease so only one process plans a run, and close the run.
 
@@ -7,7 +7,7 @@ mod runs;
 
 use super::{Store, StoreError, ctx};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Order, Query, SelectStatement};
-use sea_orm::{ConnectionTrait, DbErr, QueryResult};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr, QueryResult};
 
 /// A stored campaign.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,7 +18,7 @@ pub struct CampaignRow {
     pub name: String,
     /// The campaign file as given: `{"format": "toml"|"json", "text": ...}`.
     pub spec: String,
-    /// `scheduled`, `paused`, `cancelled` or `done`.
+    /// `draft`, `scheduled`, `paused`, `cancelled` or `done`.
     pub status: String,
     /// Creation time (ms).
     pub created_at: i64,
@@ -33,7 +33,7 @@ pub struct NewCampaign {
     pub name: String,
     /// The campaign file as given (see [`CampaignRow::spec`]).
     pub spec: String,
-    /// Initial status (`scheduled`).
+    /// Initial status (`scheduled` or `draft`).
     pub status: String,
     /// (name, weight, content JSON) per variant.
     pub variants: Vec<(String, f64, String)>,
@@ -122,6 +122,30 @@ fn select_campaigns() -> SelectStatement {
         .to_owned()
 }
 
+/// Inserts (name, weight, content) variants of a campaign.
+async fn insert_variants(
+    txn: &DatabaseTransaction,
+    campaign_id: i64,
+    variants: &[(String, f64, String)],
+) -> Result<(), StoreError> {
+    if variants.is_empty() {
+        return Ok(());
+    }
+    let mut stmt = Query::insert();
+    stmt.into_table(col("variants"))
+        .columns(["campaign_id", "name", "weight", "content"].map(col));
+    for (name, weight, content) in variants {
+        stmt.values_panic([
+            campaign_id.into(),
+            name.clone().into(),
+            (*weight).into(),
+            content.clone().into(),
+        ]);
+    }
+    txn.execute(&stmt).await.map_err(ctx("insert variants"))?;
+    Ok(())
+}
+
 impl Store {
     /// Inserts a campaign and its variants in one transaction; returns its id.
     pub async fn insert_campaign(&self, campaign: &NewCampaign) -> Result<i64, StoreError> {
@@ -147,22 +171,48 @@ impl Store {
         let campaign_id: i64 = row
             .try_get("", "campaign_id")
             .map_err(ctx("read campaign id"))?;
-        if !campaign.variants.is_empty() {
-            let mut stmt = Query::insert();
-            stmt.into_table(col("variants"))
-                .columns(["campaign_id", "name", "weight", "content"].map(col));
-            for (name, weight, content) in &campaign.variants {
-                stmt.values_panic([
-                    campaign_id.into(),
-                    name.clone().into(),
-                    (*weight).into(),
-                    content.clone().into(),
-                ]);
-            }
-            txn.execute(&stmt).await.map_err(ctx("insert variants"))?;
-        }
+        insert_variants(&txn, campaign_id, &campaign.variants).await?;
         txn.commit().await.map_err(ctx("commit campaign"))?;
         Ok(campaign_id)
+    }
+
+    /// Replaces a draft's name, file and variants with `campaign`'s in
+    /// one transaction; false (nothing changed) when campaign `campaign_id`
+    /// is not a draft.
+    pub async fn replace_draft(
+        &self,
+        campaign_id: i64,
+        campaign: &NewCampaign,
+    ) -> Result<bool, StoreError> {
+        let txn = self
+            .begin_write()
+            .await
+            .map_err(ctx("begin draft update"))?;
+        let update = Query::update()
+            .table(col("campaigns"))
+            .value(col("name"), campaign.name.clone())
+            .value(col("spec"), campaign.spec.clone())
+            .value(col("updated_at"), campaign.now)
+            .and_where(Expr::col(col("campaign_id")).eq(campaign_id))
+            .and_where(Expr::col(col("status")).eq("draft"))
+            .to_owned();
+        let updated = txn.execute(&update).await.map_err(ctx("update draft"))?;
+        if updated.rows_affected() == 0 {
+            txn.rollback()
+                .await
+                .map_err(ctx("roll back draft update"))?;
+            return Ok(false);
+        }
+        let delete = Query::delete()
+            .from_table(col("variants"))
+            .and_where(Expr::col(col("campaign_id")).eq(campaign_id))
+            .to_owned();
+        txn.execute(&delete)
+            .await
+            .map_err(ctx("replace variants"))?;
+        insert_variants(&txn, campaign_id, &campaign.variants).await?;
+        txn.commit().await.map_err(ctx("commit draft update"))?;
+        Ok(true)
     }
 
     /// Every campaign, by id.

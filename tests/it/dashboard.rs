@@ -2,13 +2,17 @@
 //! 127.0.0.1:0 with a real store, a key made in the store, signing in
 //! through the form, then every page (campaigns, one campaign's charts,
 //! segments, a preview) with the cookie; without it pages redirect to the
-//! form. When `chromium` is installed, a campaign page saved to a file is
-//! screenshot and its DOM dumped headless.
+//! form. The segment explorer lists each segment's top items; the editor
+//! previews unsaved edits and saves drafts. When `chromium` is installed,
+//! the live pages load headless (through a loopback forwarder that adds
+//! the sign-in cookie) with no console message, the editor's preview
+//! follows an edit, and a screenshot is taken.
 
-use crate::campaign::fixtures::{NOW, campaign, create, engine, import_users, users};
-use crate::helpers::{TestDb, test_dbs};
+use crate::campaign::fixtures::{NOW, campaign, create, engine, import, import_users, users};
+use crate::helpers::{TestDb, test_dbs, write};
 use crate::tracking::{App, http};
 use herald::api::auth::generate_key;
+use herald::ingest::import::Kind;
 use herald::store::{NewSegmentModel, SegmentRow};
 use reqwest::{StatusCode, header};
 use std::path::Path;
@@ -24,7 +28,21 @@ async fn key(db: &TestDb) -> String {
     key.key
 }
 
-/// A one-segment model over no users.
+/// Two items and events of u000 and u001: the segment's top item is the
+/// purchased "Trail shoes" ahead of the viewed "Rain jacket".
+async fn items_and_events(db: &TestDb, dir: &Path) {
+    let items = "item_id,title,category,brand,price,currency,url,image_url,in_stock,created_at\n\
+        i1,Trail shoes,shoes,Acme,80,EUR,https://shop.example/i1,,true,\n\
+        i2,Rain jacket,coats,Acme,120,EUR,https://shop.example/i2,,true,\n";
+    import(db, Kind::Items, &write(dir, "items.csv", items)).await;
+    let events = "user_id,item_id,event,ts,value\n\
+        u001,i1,purchase,2026-03-01T10:00:00Z,80\n\
+        u000,i2,view,2026-03-01T11:00:00Z,\n\
+        u000,i1,view,2026-03-01T12:00:00Z,\n";
+    import(db, Kind::Events, &write(dir, "events.csv", events)).await;
+}
+
+/// A one-segment model with u000 and u001 in it.
 async fn segment_model(db: &TestDb) {
     let segments = [SegmentRow {
         segment_id: 0,
@@ -38,7 +56,7 @@ async fn segment_model(db: &TestDb) {
             params: "{}".to_owned(),
             silhouette: Some(0.5),
             segments: &segments,
-            assignments: &[],
+            assignments: &[("u001".to_owned(), 0, 0.1), ("u000".to_owned(), 0, 0.2)],
             now: NOW,
         })
         .await
@@ -48,6 +66,7 @@ async fn segment_model(db: &TestDb) {
 /// Users, a campaign and a segment model; returns the campaign id.
 async fn seed(db: &TestDb, dir: &Path) -> i64 {
     import_users(db, dir, &users(2)).await;
+    items_and_events(db, dir).await;
     segment_model(db).await;
     let path = campaign(dir, "weekend-picks", "holdout = 0.5", "");
     create(&engine(db), &path).await
@@ -106,6 +125,7 @@ async fn every_page_needs_a_signed_in_key_and_shows_campaigns_charts_segments_an
         let (status, body) = get(&app, "/dashboard/segments", Some(&cookie)).await;
         assert_eq!(status, StatusCode::OK, "{name}: {body}");
         assert!(body.contains("Night owls who buy shoes"), "{name}");
+        assert!(body.contains("Trail shoes, Rain jacket"), "{name}: {body}");
 
         let preview = format!("/dashboard/campaigns/{id}/preview?user=u001");
         let (status, body) = get(&app, &preview, Some(&cookie)).await;
@@ -171,21 +191,82 @@ async fn chromium(args: &[&str]) -> Option<std::process::Output> {
     }
 }
 
+/// A loopback server that forwards every GET to `app` with `cookie`
+/// added: the browser reaches the real dashboard signed in without a
+/// way to set cookies from the command line. Returns its base URL.
+async fn signed_in_forwarder(app: &App, cookie: String) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let target = app.base.clone();
+    let forward = move |uri: axum::http::Uri| {
+        let (target, cookie) = (target.clone(), cookie.clone());
+        async move {
+            let response = http()
+                .get(format!("{target}{uri}"))
+                .header(header::COOKIE, cookie)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            let kind = response.headers()[header::CONTENT_TYPE].clone();
+            let body = response.bytes().await.unwrap();
+            (
+                axum::http::StatusCode::from_u16(status).unwrap(),
+                [(
+                    axum::http::header::CONTENT_TYPE,
+                    kind.to_str().unwrap().to_owned(),
+                )],
+                body,
+            )
+        }
+    };
+    let router = axum::Router::new().fallback(forward);
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    base
+}
+
+/// Loads `url` headless; returns the DOM after load and every console
+/// message chromium logged (none is expected: the pages have no script
+/// and load no external resource). `None` without chromium.
+async fn load(url: &str) -> Option<(String, Vec<String>)> {
+    let output = chromium(&["--enable-logging=stderr", "--v=0", "--dump-dom", url]).await?;
+    assert!(output.status.success(), "{output:?}");
+    let console = String::from_utf8_lossy(&output.stderr)
+        .lines()
+        .filter(|l| l.contains("CONSOLE"))
+        .map(str::to_owned)
+        .collect();
+    Some((
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        console,
+    ))
+}
+
+/// The editor URL of campaign `id` previewing `text` for `user`.
+fn editor_url(base: &str, id: i64, text: &str, user: &str) -> String {
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("text", text)
+        .append_pair("user", user)
+        .finish();
+    format!("{base}/dashboard/campaigns/{id}/edit?{query}")
+}
+
 #[tokio::test]
-async fn a_campaign_page_renders_in_a_headless_browser() {
+async fn pages_load_in_a_headless_browser_without_console_errors_and_the_preview_follows_edits() {
     let db = test_dbs().await.remove(0);
     let dir = tempfile::tempdir().unwrap();
-    let id = seed(&db, dir.path()).await;
+    seed(&db, dir.path()).await;
+    let path = campaign(dir.path(), "draft-picks", "holdout = 0.0", "");
+    let draft = engine(&db).create_draft(&path, NOW).await.unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
     let app = App::start(&db).await;
     let cookie = sign_in(&app, &key(&db).await).await;
-    let (status, body) = get(&app, &format!("/dashboard/campaigns/{id}"), Some(&cookie)).await;
-    assert_eq!(status, StatusCode::OK);
-    let html = dir.path().join("campaign.html");
-    std::fs::write(&html, body).unwrap();
-    let url = format!("file://{}", html.display());
+    let base = signed_in_forwarder(&app, cookie).await;
+
     let png = dir.path().join("campaign.png");
     let shot = format!("--screenshot={}", png.display());
-    let Some(output) = chromium(&[&shot, "--window-size=1200,900", &url]).await else {
+    let page = format!("{base}/dashboard/campaigns/{draft}");
+    let Some(output) = chromium(&[&shot, "--window-size=1200,900", &page]).await else {
         eprintln!("skipped: `chromium` is not installed (apt-get install chromium)");
         return;
     };
@@ -195,10 +276,36 @@ async fn a_campaign_page_renders_in_a_headless_browser() {
         size > 10_000,
         "a {size}-byte screenshot is too small to show the page"
     );
-    let dom = chromium(&["--dump-dom", &url]).await.unwrap();
-    let dom = String::from_utf8_lossy(&dom.stdout);
+
+    for path in [
+        "/dashboard",
+        "/dashboard/segments",
+        &format!("/dashboard/campaigns/{draft}"),
+    ] {
+        let (dom, console) = load(&format!("{base}{path}")).await.unwrap();
+        assert!(dom.contains("<nav>"), "{path}: {dom}");
+        assert!(console.is_empty(), "{path}: {console:?}");
+    }
+
+    let (dom, console) = load(&editor_url(&base, draft, &text, "u001"))
+        .await
+        .unwrap();
+    assert!(console.is_empty(), "{console:?}");
     assert!(
-        dom.contains("weekend-picks") && dom.contains("<svg"),
+        dom.contains("Name1") && !dom.contains("Welcome back"),
         "{dom}"
     );
+    let edited = text
+        .replace("Hi {{", "Welcome back {{")
+        .replace("Hello {{", "Welcome back {{");
+    let (dom, console) = load(&editor_url(&base, draft, &edited, "u000"))
+        .await
+        .unwrap();
+    assert!(console.is_empty(), "{console:?}");
+    assert!(
+        dom.contains("Welcome back Name0"),
+        "the preview did not follow the edit: {dom}"
+    );
+    assert!(dom.contains("Save draft"), "{dom}");
+    app.stop().await;
 }

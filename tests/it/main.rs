@@ -3,6 +3,7 @@
 //! `HERALD_TEST_DATABASE_URL` names a server (`.ci/run` sets it).
 
 mod api;
+mod api_drafts;
 mod api_more;
 mod campaign;
 mod campaign_cli;

@@ -85,7 +85,8 @@ pub async fn show(
     })
 }
 
-fn message_view(channel: String, message: RenderedMessage) -> MessageView {
+/// A rendered message as the pages show it.
+pub(crate) fn message_view(channel: String, message: RenderedMessage) -> MessageView {
     let (title, body, html) = match message {
         RenderedMessage::Push(p) => (p.title, p.body, None),
         RenderedMessage::Email(e) => (e.subject, e.text, Some(e.html)),

@@ -8,9 +8,12 @@
 //! | `GET /dashboard` | campaigns with status and key rates |
 //! | `GET /dashboard/campaigns/{id}` | the report's charts and tables |
 //! | `GET /dashboard/campaigns/{id}/preview?user=ID` | the rendered message |
+//! | `GET /dashboard/campaigns/{id}/edit?text=...&user=ID` | the editor with a preview of the edited file |
+//! | `POST /dashboard/campaigns/{id}/edit` | save a draft's file |
 //! | `GET /dashboard/segments` | the active model's segments |
 
 pub mod campaign;
+pub mod editor;
 pub mod pages;
 pub mod session;
 
@@ -70,6 +73,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/segments", get(pages::segments))
         .route("/campaigns/{id}", get(campaign::show))
         .route("/campaigns/{id}/preview", get(campaign::preview))
+        .route("/campaigns/{id}/edit", get(editor::show).post(editor::save))
         .route_layer(axum::middleware::from_fn_with_state(
             state,
             session::require_cookie,

@@ -54,11 +54,28 @@ pub struct SegmentsPage {
     pub title: String,
     /// "Model 3 · k = 5 · silhouette 0.41", or `None` without a model.
     pub model: Option<String>,
-    /// The segments, largest first.
-    pub segments: Vec<SegmentRow>,
+    /// The segments, largest first, with their top items.
+    pub segments: Vec<SegmentLine>,
     /// Users in all segments.
     pub total: i64,
+    /// The window the top items are counted over, in days.
+    pub days: i64,
 }
+
+/// A segment with the titles of its top items.
+#[derive(Debug)]
+pub struct SegmentLine {
+    /// The segment.
+    pub segment: SegmentRow,
+    /// Its most engaged-with items, best first.
+    pub items: Vec<String>,
+}
+
+/// Top items shown per segment.
+const TOP_ITEMS: i64 = 5;
+
+/// Days before the newest event the top items are counted over.
+const TOP_ITEM_DAYS: i64 = 30;
 
 /// A share as "4.1%", or "–" with nothing to divide by.
 fn rate(successes: u64, trials: u64) -> String {
@@ -104,20 +121,37 @@ pub async fn index(State(state): State<AppState>) -> Result<Response, DashboardE
 /// `GET /dashboard/segments`.
 pub async fn segments(State(state): State<AppState>) -> Result<Response, DashboardError> {
     let model = state.store.active_segment_model().await?;
-    let (summary, segments) = match model {
-        None => (None, Vec::new()),
+    let (summary, segments, top) = match model {
+        None => (None, Vec::new(), Vec::new()),
         Some(m) => {
             let silhouette = m
                 .silhouette
                 .map_or(String::new(), |s| format!(" · silhouette {s:.2}"));
             let summary = format!("Model {} · k = {}{silhouette}", m.model_id, m.k);
-            (Some(summary), state.store.segments(m.model_id).await?)
+            let segments = state.store.segments(m.model_id).await?;
+            let top = state
+                .store
+                .segment_top_items(m.model_id, TOP_ITEM_DAYS, TOP_ITEMS)
+                .await?;
+            (Some(summary), segments, top)
         }
     };
+    let lines = segments
+        .into_iter()
+        .map(|segment| {
+            let items = top
+                .iter()
+                .filter(|t| t.segment_id == segment.segment_id)
+                .map(|t| t.title.clone())
+                .collect();
+            SegmentLine { segment, items }
+        })
+        .collect::<Vec<_>>();
     page(&SegmentsPage {
         title: "herald · segments".to_owned(),
         model: summary,
-        total: segments.iter().map(|s| s.size).sum(),
-        segments,
+        total: lines.iter().map(|l| l.segment.size).sum(),
+        days: TOP_ITEM_DAYS,
+        segments: lines,
     })
 }

@@ -1,6 +1,6 @@
 //! Dashboard sign-in: a form takes an API key (the same keys as
-//! `/api/v1`, checked the same way: found by its prefix, SHA-256 compared
-//! in constant time, refused when revoked) and keeps it in the
+//! `/api/v1`, checked by the same [`check_key`], which also records the
+//! key's `last_used_at`) and keeps it in the
 //! `herald_key` cookie (`HttpOnly; SameSite=Strict; Path=/dashboard`).
 //! A page without a valid cookie redirects to the form.
 
@@ -14,16 +14,14 @@ use serde::Deserialize;
 
 use super::{DashboardError, page};
 use crate::api::AppState;
-use crate::api::auth::{KEY_START, hash_key};
+use crate::api::auth::{KeyCheck, check_key};
+use crate::domain::now_millis;
 
 /// The cookie holding the key.
 pub const COOKIE: &str = "herald_key";
 
 /// Where pages send a visitor without a valid cookie.
 pub const LOGIN_PATH: &str = "/dashboard/login";
-
-/// Length of a key's visible prefix (`hk_` and 8 characters).
-const PREFIX_LEN: usize = KEY_START.len() + 8;
 
 /// The sign-in page.
 #[derive(Debug, Template)]
@@ -40,24 +38,9 @@ pub struct LoginForm {
     pub key: String,
 }
 
-/// Whether `key` is a stored, unrevoked API key.
+/// Whether `key` is a stored, unrevoked API key (its use is recorded).
 pub async fn key_is_valid(state: &AppState, key: &str) -> Result<bool, DashboardError> {
-    let well_formed = key.starts_with(KEY_START)
-        && key.is_char_boundary(PREFIX_LEN)
-        && key[PREFIX_LEN..].starts_with('_');
-    if !well_formed {
-        return Ok(false);
-    }
-    let Some(row) = state.store.api_key_by_prefix(&key[..PREFIX_LEN]).await? else {
-        return Ok(false);
-    };
-    let (a, b) = (hash_key(key), row.hash);
-    let same = a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0;
-    Ok(same && row.revoked_at.is_none())
+    Ok(check_key(&state.store, key, now_millis()).await? == KeyCheck::Valid)
 }
 
 /// The `herald_key` cookie of a request, if any.

@@ -1,5 +1,6 @@
 //! `/api/v1/campaigns`: list, create (the campaign file as the JSON body,
-//! validated like `herald campaign create`), read, pause, resume, cancel,
+//! validated like `herald campaign create`; `?draft=true` for a draft),
+//! read, replace a draft's file, schedule a draft, pause, resume, cancel,
 //! and preview the messages one user would get now.
 
 use axum::Json;
@@ -25,7 +26,7 @@ pub struct CampaignSummary {
     pub campaign_id: i64,
     /// Its name.
     pub name: String,
-    /// `scheduled`, `paused`, `cancelled` or `done`.
+    /// `draft`, `scheduled`, `paused`, `cancelled` or `done`.
     pub status: String,
     /// Creation time (ms since the epoch).
     pub created_at: i64,
@@ -113,27 +114,63 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<CampaignSumm
     Ok(Json(rows.iter().map(summary).collect()))
 }
 
+/// The create query.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CreateQuery {
+    /// Store the campaign as an editable draft, never sent until
+    /// `POST /campaigns/{id}/schedule`.
+    #[serde(default)]
+    pub draft: bool,
+}
+
+/// Whether a body is TOML (`Content-Type: application/toml`), else JSON.
+fn is_toml(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("toml"))
+}
+
 /// Creates a campaign from its file: JSON (or TOML with
 /// `Content-Type: application/toml`), validated like `herald campaign create`.
 #[utoipa::path(operation_id = "create_campaign", post, path = "/api/v1/campaigns", tag = "campaigns",
-    security(("bearer" = [])),
+    security(("bearer" = [])), params(CreateQuery),
     request_body(content = Object, description = "the campaign file (SPEC §4) as JSON"),
     responses((status = 201, body = Created), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
+    Query(query): Query<CreateQuery>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Created>), JsonError> {
     let text = body_text(body)?;
-    let toml = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("toml"));
     let campaign_id = engine(&state)
-        .create_from_text(&text, !toml, now_millis())
+        .create_from_text(&text, !is_toml(&headers), query.draft, now_millis())
         .await?;
     Ok((StatusCode::CREATED, Json(Created { campaign_id })))
+}
+
+/// Replaces a draft's file (validated like a new campaign); any other
+/// status answers 409.
+#[utoipa::path(operation_id = "update_campaign", put, path = "/api/v1/campaigns/{id}", tag = "campaigns",
+    security(("bearer" = [])), params(("id" = i64, Path, description = "the campaign id")),
+    request_body(content = Object, description = "the new campaign file (SPEC §4) as JSON"),
+    responses((status = 200, body = CampaignDetail), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 401, body = ErrorBody)))]
+pub async fn update(
+    State(state): State<AppState>,
+    Id(id): Id,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<CampaignDetail>, JsonError> {
+    let text = body_text(body)?;
+    engine(&state)
+        .update_from_text(id, &text, !is_toml(&headers), "request", now_millis())
+        .await?;
+    get(State(state), Id(id)).await
 }
 
 /// One campaign with its file.
@@ -173,6 +210,18 @@ async fn transition(
         previous_status: changed.previous_status,
         messages_cancelled: changed.messages_cancelled,
     }))
+}
+
+/// Schedules a draft: from now on it runs on its schedule.
+#[utoipa::path(operation_id = "schedule_campaign", post, path = "/api/v1/campaigns/{id}/schedule", tag = "campaigns",
+    security(("bearer" = [])), params(("id" = i64, Path, description = "the campaign id")),
+    responses((status = 200, body = StatusChange), (status = 409, body = ErrorBody),
+        (status = 401, body = ErrorBody)))]
+pub async fn schedule(
+    State(state): State<AppState>,
+    Id(id): Id,
+) -> Result<Json<StatusChange>, JsonError> {
+    transition(&state, id, Transition::Schedule).await
 }
 
 /// Pauses a scheduled campaign.

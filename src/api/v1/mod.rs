@@ -5,9 +5,9 @@
 //!
 //! | route | does |
 //! |---|---|
-//! | `GET /campaigns`, `POST /campaigns` | list, create from the campaign file as JSON |
-//! | `GET /campaigns/{id}` | one campaign with its file |
-//! | `POST /campaigns/{id}/pause`, `/resume`, `/cancel` | status changes |
+//! | `GET /campaigns`, `POST /campaigns[?draft=true]` | list, create from the campaign file as JSON |
+//! | `GET /campaigns/{id}`, `PUT /campaigns/{id}` | one campaign with its file; replace a draft's file |
+//! | `POST /campaigns/{id}/schedule`, `/pause`, `/resume`, `/cancel` | status changes |
 //! | `GET /campaigns/{id}/preview?user=ID` | the messages a user would get now |
 //! | `POST /campaigns/{id}/run` | plan a manual run now (workers send it) |
 //! | `POST /campaigns/{id}/test?user=ID` | send one user's message now, unrecorded |
@@ -51,7 +51,11 @@ pub const BODY_LIMIT: usize = 10 * 1024 * 1024;
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/campaigns", get(campaigns::list).post(campaigns::create))
-        .route("/campaigns/{id}", get(campaigns::get))
+        .route(
+            "/campaigns/{id}",
+            get(campaigns::get).put(campaigns::update),
+        )
+        .route("/campaigns/{id}/schedule", post(campaigns::schedule))
         .route("/campaigns/{id}/pause", post(campaigns::pause))
         .route("/campaigns/{id}/resume", post(campaigns::resume))
         .route("/campaigns/{id}/cancel", post(campaigns::cancel))

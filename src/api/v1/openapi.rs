@@ -14,7 +14,8 @@ use crate::api::error::{ErrorBody, ErrorDetail};
     info(title = "herald API", description = "Campaigns, segments, events and reports. \
         Every route but this document needs `Authorization: Bearer KEY` (`herald apikey create NAME`)."),
     paths(
-        campaigns::list, campaigns::create, campaigns::get, campaigns::pause,
+        campaigns::list, campaigns::create, campaigns::get, campaigns::update,
+        campaigns::schedule, campaigns::pause,
         campaigns::resume, campaigns::cancel, campaigns::preview,
         segments::list, segments::get, events::one, events::batch, reports::get,
         crate::api::privacy::export_user, crate::api::privacy::erase_user,

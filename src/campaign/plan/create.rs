@@ -8,6 +8,7 @@
 use super::context::{ContextBase, item_contexts, sample_items, shown};
 use super::ranking::Ranking;
 use crate::campaign::engine::{CampaignError, Engine, Loaded};
+use crate::campaign::lifecycle::runnable;
 use crate::campaign::occurrence::Occurrence;
 use crate::campaign::spec::{CampaignSpec, SpecError};
 use crate::domain::Channel;
@@ -51,7 +52,12 @@ pub(super) async fn known_users(
 }
 
 /// Validates and stores a campaign file; see [`Engine::create`].
-pub(crate) async fn create(engine: &Engine, path: &Path, now: i64) -> Result<i64, CampaignError> {
+pub(crate) async fn create(
+    engine: &Engine,
+    path: &Path,
+    draft: bool,
+    now: i64,
+) -> Result<i64, CampaignError> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| SpecError {
         file: file.clone(),
@@ -61,7 +67,7 @@ pub(crate) async fn create(engine: &Engine, path: &Path, now: i64) -> Result<i64
     let is_json = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-    super::create_text::create_text(engine, &text, is_json, &file, now).await
+    super::create_text::create_text(engine, &text, is_json, &file, draft, now).await
 }
 
 /// Render contexts of up to [`SAMPLE_USERS`] users: their recommended
@@ -148,9 +154,15 @@ pub(crate) async fn open(
     now: i64,
 ) -> Result<(RunRow, bool), CampaignError> {
     let store = engine.store();
-    if store.campaign(campaign_id).await?.is_none() {
-        return Err(CampaignError::UnknownCampaign(campaign_id));
-    }
+    let row = store
+        .campaign(campaign_id)
+        .await?
+        .ok_or(CampaignError::UnknownCampaign(campaign_id))?;
+    runnable(&row.status, dry_run).map_err(|hint| CampaignError::Status {
+        id: campaign_id,
+        status: row.status.clone(),
+        hint,
+    })?;
     let segment_model_id = store.active_segment_model().await?.map(|m| m.model_id);
     let rank_model_id = store.active_rank_model().await?.map(|m| m.model_id);
     let run = NewRun {

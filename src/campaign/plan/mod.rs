@@ -39,10 +39,10 @@ mod setup;
 mod timing;
 
 pub(crate) use create::{create, load, open};
-pub(crate) use create_text::create_text;
+pub(crate) use create_text::{create_text, update_text};
 pub(crate) use explain::explain;
 pub(crate) use fallback::CampaignFallback;
-pub(crate) use preview::preview;
+pub(crate) use preview::{preview, preview_text};
 pub(crate) use run::{finish_if_drained, plan};
 
 use super::policy::Rules;

@@ -7,8 +7,9 @@ use super::context::{item_contexts, shown};
 use super::message::{Unsent, address};
 use super::page::{recommendations, utc};
 use super::setup::Setup;
-use crate::campaign::engine::{CampaignError, Engine};
+use crate::campaign::engine::{CampaignError, Engine, Loaded};
 use crate::campaign::policy::{Decision, Rules, decide};
+use crate::campaign::spec::{CampaignSpec, SpecError};
 use crate::channels::RenderedMessage;
 use crate::domain::Channel;
 use crate::store::UserFactRow;
@@ -42,6 +43,39 @@ pub(crate) async fn preview(
     now: i64,
 ) -> Result<Vec<(Channel, RenderedMessage)>, CampaignError> {
     let loaded = engine.load(campaign_id).await?;
+    preview_loaded(engine, loaded, user_id, now).await
+}
+
+/// See [`Engine::preview_text`]: campaign `campaign_id` as if its file
+/// were `text` (nothing is stored).
+pub(crate) async fn preview_text(
+    engine: &Engine,
+    campaign_id: i64,
+    text: &str,
+    json: bool,
+    user_id: &str,
+    now: i64,
+) -> Result<Vec<(Channel, RenderedMessage)>, CampaignError> {
+    let mut loaded = engine.load(campaign_id).await?;
+    loaded.spec =
+        CampaignSpec::parse(text, json, &loaded.attributes).map_err(|(field, reason)| {
+            SpecError {
+                file: format!("campaign {campaign_id} (edited)"),
+                field,
+                reason,
+            }
+        })?;
+    preview_loaded(engine, loaded, user_id, now).await
+}
+
+/// The messages of a loaded campaign for one user.
+async fn preview_loaded(
+    engine: &Engine,
+    loaded: Loaded,
+    user_id: &str,
+    now: i64,
+) -> Result<Vec<(Channel, RenderedMessage)>, CampaignError> {
+    let campaign_id = loaded.row.campaign_id;
     let segment_model = engine
         .store()
         .active_segment_model()

@@ -1,9 +1,10 @@
-//! `herald campaign create|list|show|preview|run|pause|resume|cancel|explain`:
+//! `herald campaign create|update|list|show|preview|run|schedule|pause|resume|cancel|explain`:
 //! the campaign life cycle on the command line. Creating validates the
-//! file (spec and templates) and prints the id alone; `run` plans and
+//! file (spec and templates) and prints the id alone (`--draft` keeps it
+//! editable with `update` and unsent until `schedule`); `run` plans and
 //! sends one run (see [`run`]); the status commands move a campaign
-//! between `scheduled`, `paused` and `cancelled`. Errors end with exit
-//! code 1 and one line naming what to fix.
+//! between `draft`, `scheduled`, `paused` and `cancelled`. Errors end with
+//! exit code 1 and one line naming what to fix.
 
 mod run;
 mod show;
@@ -13,7 +14,7 @@ use crate::campaign::lifecycle::Transition;
 use crate::config::Settings;
 use crate::domain::now_millis;
 use clap::{Args, Subcommand};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Arguments of `herald campaign`.
@@ -34,6 +35,21 @@ pub enum CampaignAction {
     Create {
         /// The campaign file.
         file: PathBuf,
+        /// Store it as a draft: editable with `update`, never sent until `schedule`.
+        #[arg(long)]
+        draft: bool,
+    },
+    /// Replace a draft's file with a new one, validated like `create`.
+    Update {
+        /// The campaign id.
+        id: i64,
+        /// The new campaign file.
+        file: PathBuf,
+    },
+    /// Schedule a draft: from now on it runs on its schedule.
+    Schedule {
+        /// The campaign id.
+        id: i64,
     },
     /// List campaigns: id, name, status and next run.
     List,
@@ -87,7 +103,11 @@ pub async fn run(settings: &Settings, args: CampaignArgs) -> anyhow::Result<()> 
     let engine = Engine::new(store.clone(), Arc::new(settings.clone()));
     let json = args.json;
     let result = match args.action {
-        CampaignAction::Create { file } => create(&engine, &file, json).await,
+        CampaignAction::Create { file, draft } => create(&engine, &file, draft, json).await,
+        CampaignAction::Update { id, file } => update(&engine, id, &file, json).await,
+        CampaignAction::Schedule { id } => {
+            set_status(&engine, id, Transition::Schedule, json).await
+        }
         CampaignAction::List => show::list(&engine, json).await,
         CampaignAction::Show { id } => show::show(&engine, id, json).await,
         CampaignAction::Preview { id, user } => show::preview(&engine, id, &user, json).await,
@@ -101,12 +121,37 @@ pub async fn run(settings: &Settings, args: CampaignArgs) -> anyhow::Result<()> 
     result
 }
 
-async fn create(engine: &Engine, file: &std::path::Path, json: bool) -> anyhow::Result<()> {
-    let id = engine.create(file, now_millis()).await?;
+async fn create(engine: &Engine, file: &Path, draft: bool, json: bool) -> anyhow::Result<()> {
+    let id = if draft {
+        engine.create_draft(file, now_millis()).await?
+    } else {
+        engine.create(file, now_millis()).await?
+    };
     if json {
         println!("{}", serde_json::json!({ "campaign_id": id }));
     } else {
         println!("{id}");
+    }
+    Ok(())
+}
+
+async fn update(engine: &Engine, id: i64, file: &Path, json: bool) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| anyhow::anyhow!("{}: cannot read the file: {e}", file.display()))?;
+    let is_json = file
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    let name = file.display().to_string();
+    engine
+        .update_from_text(id, &text, is_json, &name, now_millis())
+        .await?;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({ "campaign_id": id, "updated": true })
+        );
+    } else {
+        println!("campaign {id} updated (still a draft)");
     }
     Ok(())
 }

@@ -1,8 +1,8 @@
 //! `herald campaign ...` through the real binary against a temporary
 //! SQLite database: create prints the id, list and show (next run times
 //! with offset), a bad file exits 1 naming the field, dry runs write
-//! byte-identical plans, pause/resume/cancel move the status, explain says
-//! why. Sending to the sandbox (`campaign run`, `serve`, Ctrl-C) is in
+//! byte-identical plans, pause/resume/cancel move the status, a draft is
+//! edited and scheduled, explain says why. Sending to the sandbox (`campaign run`, `serve`, Ctrl-C) is in
 //! [`sending`].
 
 mod sending;
@@ -216,6 +216,39 @@ async fn pause_resume_and_cancel_change_the_status() {
     assert_eq!(output.status.code(), Some(1));
     let err = String::from_utf8_lossy(&output.stderr);
     assert!(err.contains("cancelled"), "{err}");
+}
+
+#[tokio::test]
+async fn a_draft_is_updated_dry_run_only_then_scheduled_and_no_longer_editable() {
+    let shop = Shop::new().await;
+    let file = shop.file("campaign.toml", CAMPAIGN);
+    let id = shop.ok(&["campaign", "create", "--draft", &file]).await;
+    let id = id.trim().to_owned();
+    assert_eq!(shop.status(&id).await, "draft");
+    let text = CAMPAIGN
+        .replace(
+            "Hi {{ user.first_name }}",
+            "Hello again {{ user.first_name }}",
+        )
+        .replace(
+            "{{ user.first_name }}, look",
+            "Hello again {{ user.first_name }}",
+        );
+    let edited = shop.file("edited.toml", &text);
+    shop.ok(&["campaign", "update", &id, &edited]).await;
+    let preview = shop.ok(&["campaign", "preview", &id, "--user", "u1"]).await;
+    assert!(preview.contains("Hello again Ana"), "{preview}");
+    let output = shop.herald(&["campaign", "run", &id]).await;
+    assert_eq!(output.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("draft") && err.contains("schedule"), "{err}");
+    shop.ok(&["campaign", "run", &id, "--dry-run"]).await;
+    shop.ok(&["campaign", "schedule", &id]).await;
+    assert_eq!(shop.status(&id).await, "scheduled");
+    let output = shop.herald(&["campaign", "update", &id, &edited]).await;
+    assert_eq!(output.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("only a draft can be edited"), "{err}");
 }
 
 #[tokio::test]

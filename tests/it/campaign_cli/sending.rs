@@ -111,6 +111,86 @@ async fn serve_runs_due_and_triggered_campaigns_and_stops_on_sigterm() {
 }
 
 #[tokio::test]
+async fn sigterm_lets_in_flight_sends_finish_and_releases_every_lease() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    sandbox
+        .faults()
+        .set_latency(std::time::Duration::from_millis(300));
+    let mut shop = Shop::new().await;
+    let users: String = (100..140)
+        .map(|n| format!("x{n},,UTC,GB,true,false,X{n}\n"))
+        .collect();
+    let devices: String = (100..140)
+        .map(|n| format!("x{n},ios,{},com.example.shop,\n", apns_token(n)))
+        .collect();
+    let users = shop.file(
+        "more-users.csv",
+        &format!("user_id,email,timezone,country,consent_push,consent_email,first_name\n{users}"),
+    );
+    let devices = shop.file(
+        "more-devices.csv",
+        &format!("user_id,platform,token,app_id,created_at\n{devices}"),
+    );
+    shop.ok(&["import", "users", &users]).await;
+    shop.ok(&["import", "devices", &devices]).await;
+    let extra = "[dispatch]\nbatch_size = 4\n[dispatch.apns]\nconcurrency = 4\n";
+    shop.config = Some(
+        sandbox
+            .write_settings(&shop.path("sandbox"), extra)
+            .unwrap(),
+    );
+    let cron = "{ cron = \"0 10 * * Sat\", timezone = \"Europe/Berlin\" }";
+    let push = CAMPAIGN
+        .replace("[\"push\", \"email\"]", "[\"push\"]")
+        .replace(cron, "{ at = \"2020-01-01T00:00:00Z\" }");
+    let id = shop.create(&push).await;
+    let mut serve = tokio::process::Command::new(env!("CARGO_BIN_EXE_herald"))
+        .args(["--database", &shop.db.url, "--config"])
+        .arg(shop.config.as_ref().unwrap())
+        .arg("serve")
+        .env_remove("HERALD_ENV")
+        .env("HERALD__SERVER__BIND", "127.0.0.1:0")
+        .env("HERALD_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start herald serve");
+    for _ in 0..600 {
+        if sandbox.record().count("apns") > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let pid = serve.id().unwrap().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status();
+    assert!(killed.unwrap().success());
+    let status = serve.wait().await.unwrap();
+    assert_eq!(status.code(), Some(0), "serve did not stop cleanly");
+    let store = &shop.db.store;
+    let run = store.runs(id.parse().unwrap()).await.unwrap().remove(0);
+    let counts: std::collections::HashMap<String, i64> = store
+        .outbox_counts(run.run_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    let received = sandbox.record().count("apns") as i64;
+    assert_eq!(
+        counts.get("sent").copied().unwrap_or(0),
+        received,
+        "every message the provider accepted is recorded as sent: {counts:?}"
+    );
+    assert!(
+        counts.get("pending").copied().unwrap_or(0) > 0,
+        "serve stopped before the outbox drained: {counts:?}"
+    );
+    assert_eq!(store.leased_outbox_count().await.unwrap(), 0);
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
 async fn ctrl_c_stops_a_run_between_batches_and_a_rerun_resumes_it() {
     let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
     sandbox
