@@ -28,6 +28,15 @@ use std::sync::Arc;
 pub const NEVER_DAYS: f64 = 36_500.0;
 const MILLIS_PER_DAY: f64 = 86_400_000.0;
 
+/// The variables computed from the user's events.
+const ACTIVITY: [&str; 5] = [
+    "events",
+    "purchases",
+    "revenue",
+    "days_since_purchase",
+    "days_since_last_event",
+];
+
 /// Names every audience may use, besides attribute columns.
 pub const BUILT_IN: [&str; 28] = [
     "user_id",
@@ -138,6 +147,18 @@ impl Audience {
             source: source.to_owned(),
             program,
         })
+    }
+
+    /// Whether the expression reads the user's activity (`events`,
+    /// `purchases`, `revenue`, `days_since_purchase`,
+    /// `days_since_last_event`), which takes a read of their events;
+    /// without it a page of users can skip that read.
+    pub fn reads_activity(&self) -> bool {
+        self.program
+            .references()
+            .variables()
+            .iter()
+            .any(|v| ACTIVITY.contains(v))
     }
 
     /// The expression as written.
@@ -323,6 +344,15 @@ mod tests {
         let day = 86_400_000;
         assert!(audience.matches(&user(), 30 * day).unwrap());
         assert!(!audience.matches(&user(), 90 * day).unwrap());
+    }
+
+    #[test]
+    fn an_audience_says_whether_it_reads_activity() {
+        let names = BTreeSet::new();
+        let reads = |src: &str| Audience::compile(src, &names).unwrap().reads_activity();
+        assert!(reads("days_since_purchase < 30"));
+        assert!(reads("country == \"DE\" || purchases > 2"));
+        assert!(!reads("country == \"DE\" && segment in [1, 2]"));
     }
 
     #[test]

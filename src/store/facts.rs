@@ -60,8 +60,22 @@ impl Store {
         limit: u64,
         segment_model: Option<i64>,
     ) -> Result<Vec<UserFactRow>, StoreError> {
+        self.user_fact_page_with(after, limit, segment_model, true)
+            .await
+    }
+
+    /// [`Store::user_fact_page`], reading the activity aggregates (a read
+    /// of every event of the page's users, the costliest part) only when
+    /// `activity` is set; otherwise they stay zero and `None`.
+    pub async fn user_fact_page_with(
+        &self,
+        after: Option<&str>,
+        limit: u64,
+        segment_model: Option<i64>,
+        activity: bool,
+    ) -> Result<Vec<UserFactRow>, StoreError> {
         let mut rows = self.profile_page(after, limit).await?;
-        self.fill_facts(&mut rows, segment_model).await?;
+        self.fill_facts(&mut rows, segment_model, activity).await?;
         Ok(rows)
     }
 
@@ -76,17 +90,19 @@ impl Store {
         let mut rows = Vec::new();
         for chunk in ids.chunks(1000) {
             let mut page = self.fact_profiles(Some(chunk), None, None).await?;
-            self.fill_facts(&mut page, segment_model).await?;
+            self.fill_facts(&mut page, segment_model, true).await?;
             rows.extend(page);
         }
         Ok(rows)
     }
 
-    /// Adds consents, devices, activity and segment to profile rows.
+    /// Adds consents, devices, activity (when asked) and segment to
+    /// profile rows.
     async fn fill_facts(
         &self,
         rows: &mut [UserFactRow],
         segment_model: Option<i64>,
+        activity: bool,
     ) -> Result<(), StoreError> {
         let ids: Vec<String> = rows.iter().map(|r| r.user_id.clone()).collect();
         if ids.is_empty() {
@@ -100,7 +116,9 @@ impl Store {
             .collect();
         self.page_consents(&ids, &index, rows).await?;
         self.page_devices(&ids, &index, rows).await?;
-        self.page_activity(&ids, &index, rows).await?;
+        if activity {
+            self.page_activity(&ids, &index, rows).await?;
+        }
         if let Some(model) = segment_model {
             self.page_segments(model, &ids, &index, rows).await?;
         }

@@ -108,14 +108,27 @@ impl Store {
 
     /// The item events of a batch of users (any order).
     pub async fn rank_events(&self, users: &[String]) -> Result<Vec<RankEventRow>, StoreError> {
+        self.rank_events_since(users, i64::MIN).await
+    }
+
+    /// The item events of a batch of users at or after `since` (ms), any
+    /// order: what came after a model's history snapshot (an index range
+    /// per user on `(user_id, ts)`).
+    pub async fn rank_events_since(
+        &self,
+        users: &[String],
+        since: i64,
+    ) -> Result<Vec<RankEventRow>, StoreError> {
         let mut out = Vec::new();
         for chunk in users.chunks(5_000) {
-            let stmt = Query::select()
-                .columns(["user_id", "item_id", "event", "ts", "value"].map(col))
+            let mut stmt = Query::select();
+            stmt.columns(["user_id", "item_id", "event", "ts", "value"].map(col))
                 .from(col("events"))
                 .and_where(Expr::col(col("user_id")).is_in(chunk.iter().map(String::as_str)))
-                .and_where(Expr::col(col("item_id")).is_not_null())
-                .to_owned();
+                .and_where(Expr::col(col("item_id")).is_not_null());
+            if since > i64::MIN {
+                stmt.and_where(Expr::col(col("ts")).gte(since));
+            }
             let rows = self
                 .db()
                 .query_all(&stmt)

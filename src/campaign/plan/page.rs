@@ -78,6 +78,17 @@ pub(crate) async fn recommendations(
     Ok((ranked, details))
 }
 
+/// The active devices of the users sent a push.
+async fn devices(
+    engine: &Engine,
+    push_ids: &[String],
+) -> Result<HashMap<String, Vec<DeviceRow>>, CampaignError> {
+    if push_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(engine.store().active_devices(push_ids).await?)
+}
+
 /// Plans one page.
 pub(crate) async fn plan_page(
     engine: &Engine,
@@ -94,12 +105,6 @@ pub(crate) async fn plan_page(
         .filter(|(_, d)| matches!(d, Decision::Send { .. }))
         .map(|(u, _)| u)
         .collect();
-    let (ranked, details) = recommendations(engine, setup, &senders).await?;
-    let mut ranked: HashMap<&str, Vec<Ranked>> = senders
-        .iter()
-        .map(|u| u.user_id.as_str())
-        .zip(ranked)
-        .collect();
     let push_ids: Vec<String> = users
         .iter()
         .zip(&decided)
@@ -114,11 +119,16 @@ pub(crate) async fn plan_page(
         })
         .map(|(u, _)| u.user_id.clone())
         .collect();
-    let devices = if push_ids.is_empty() {
-        HashMap::new()
-    } else {
-        engine.store().active_devices(&push_ids).await?
-    };
+    // Two reads on two connections: the items and the devices.
+    let ((ranked, details), devices) = tokio::try_join!(
+        recommendations(engine, setup, &senders),
+        devices(engine, &push_ids)
+    )?;
+    let mut ranked: HashMap<&str, Vec<Ranked>> = senders
+        .iter()
+        .map(|u| u.user_id.as_str())
+        .zip(ranked)
+        .collect();
     let mut out = PageOutput::default();
     for ((user, decision), send_at) in users.iter().zip(decided).zip(timed) {
         let items = ranked.remove(user.user_id.as_str()).unwrap_or_default();

@@ -1,17 +1,21 @@
 //! Recommendations for the users of one page: the active ranker loaded
-//! once per run (with today's stock), each user's history read from the
-//! store, scored in parallel. A user the model was not trained on ranks as
-//! a new user from their history and segment (cold start). Everything is
-//! a function of the data and the model: no clock, no randomness.
+//! once per run (with today's stock), scored in parallel. A user the
+//! model was trained on starts from the history snapshot saved with the
+//! model and reads only the events that came after it (an index range
+//! per user, usually empty); any other user's history is read whole and
+//! they rank as a new user from it and their segment (cold start).
+//! Everything is a function of the data and the model: no clock, no
+//! randomness.
 
 use crate::campaign::engine::CampaignError;
 use crate::campaign::spec::Recommendations;
-use crate::rank::dataset::NONE;
+use crate::rank::Interaction;
+use crate::rank::dataset::{NONE, Signal, fold, secs};
 use crate::rank::features::{F, Scratch};
 use crate::rank::linalg::par_chunks_mut;
-use crate::rank::load::{HistoryReader, load_catalog};
+use crate::rank::load::load_catalog;
 use crate::rank::recommend::{RecommendOptions, Recommendation, Recommender, UserInput};
-use crate::store::{Store, UserFactRow};
+use crate::store::{RankEventRow, Store, UserFactRow};
 use std::collections::HashMap;
 
 /// One recommended item for one user.
@@ -35,6 +39,8 @@ pub(crate) struct Ranking {
     model_id: i64,
     /// Dense index of each user the model was trained on.
     known: HashMap<String, u32>,
+    /// Dense index of each catalogue item, by id.
+    items: HashMap<String, u32>,
     /// Items per user and diversity.
     options: RecommendOptions,
 }
@@ -72,10 +78,18 @@ impl Ranking {
             .enumerate()
             .map(|(i, id)| (id.clone(), i as u32))
             .collect();
+        let items = recommender
+            .catalog
+            .ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (id.clone(), i as u32))
+            .collect();
         Ok(Some(Ranking {
             recommender,
             model_id: row.model_id,
             known,
+            items,
             options: RecommendOptions {
                 n: recommendations.n,
                 diversity: recommendations.diversity as f32,
@@ -97,11 +111,7 @@ impl Ranking {
         if users.is_empty() {
             return Ok(Vec::new());
         }
-        let ids: Vec<String> = users.iter().map(|u| u.user_id.clone()).collect();
-        let histories = HistoryReader::new(store, &self.recommender.catalog)
-            .histories(&ids)
-            .await
-            .map_err(rank_error)?;
+        let histories = self.histories(store, users).await?;
         let inputs: Vec<(u32, UserInput)> = users
             .iter()
             .zip(histories)
@@ -119,6 +129,63 @@ impl Ranking {
             .collect();
         let picks = self.score(&inputs);
         Ok(picks.iter().map(|list| self.describe(list)).collect())
+    }
+
+    /// Each user's folded history: the model's snapshot updated with the
+    /// events after it for users the model knows, every event for others.
+    async fn histories(
+        &self,
+        store: &Store,
+        users: &[&UserFactRow],
+    ) -> Result<Vec<Vec<Interaction>>, CampaignError> {
+        let snapshot = &self.recommender.snapshot;
+        // The snapshot holds whole seconds up to `until_ms`: newer means a
+        // later second, so no event is counted twice.
+        let since = snapshot.until_ms.saturating_add(1000);
+        let index: Vec<Option<u32>> = users
+            .iter()
+            .map(|u| self.known.get(&u.user_id).copied())
+            .collect();
+        let (known, unknown): (Vec<String>, Vec<String>) = users
+            .iter()
+            .zip(&index)
+            .map(|(u, i)| (u.user_id.clone(), i.is_some()))
+            .fold(
+                (Vec::new(), Vec::new()),
+                |(mut k, mut n), (id, is_known)| {
+                    if is_known {
+                        k.push(id)
+                    } else {
+                        n.push(id)
+                    }
+                    (k, n)
+                },
+            );
+        let mut newer = self.by_user(store.rank_events_since(&known, since).await?);
+        newer.extend(self.by_user(store.rank_events(&unknown).await?));
+        Ok(users
+            .iter()
+            .zip(index)
+            .map(|(user, i)| {
+                let old = i.map_or(&[][..], |i| snapshot.history(i as usize));
+                merge(old, newer.remove(&user.user_id).unwrap_or_default())
+            })
+            .collect())
+    }
+
+    /// Events grouped per user as `(item, seconds, signal)`; items the
+    /// model does not know are left out.
+    fn by_user(&self, events: Vec<RankEventRow>) -> HashMap<String, Vec<(u32, u32, Signal)>> {
+        let mut out: HashMap<String, Vec<(u32, u32, Signal)>> = HashMap::new();
+        for e in events {
+            if let Some(&item) = self.items.get(&e.item_id) {
+                let signal = Signal::from_event(&e.event, e.value);
+                out.entry(e.user_id)
+                    .or_default()
+                    .push((item, secs(e.ts), signal));
+            }
+        }
+        out
     }
 
     /// Scores users in parallel.
@@ -148,5 +215,43 @@ impl Ranking {
                 features: r.features,
             })
             .collect()
+    }
+}
+
+/// A snapshot history with newer raw events folded in.
+fn merge(old: &[Interaction], mut new: Vec<(u32, u32, Signal)>) -> Vec<Interaction> {
+    if new.is_empty() {
+        return old.to_vec();
+    }
+    new.extend(old.iter().map(|e| (e.item, e.t, e.signal)));
+    fold(&mut new)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seen(item: u32, t: u32, signal: Signal) -> Interaction {
+        Interaction { item, t, signal }
+    }
+
+    #[test]
+    fn a_snapshot_history_without_newer_events_is_kept_as_it_is() {
+        let old = vec![seen(1, 10, Signal::View), seen(2, 20, Signal::Cart)];
+        assert_eq!(merge(&old, Vec::new()), old);
+    }
+
+    #[test]
+    fn newer_events_fold_into_the_snapshot_history_by_item() {
+        let old = vec![seen(1, 10, Signal::View), seen(2, 20, Signal::Cart)];
+        let merged = merge(&old, vec![(1, 30, Signal::Purchase), (3, 25, Signal::View)]);
+        assert_eq!(
+            merged,
+            vec![
+                seen(2, 20, Signal::Cart),
+                seen(3, 25, Signal::View),
+                seen(1, 30, Signal::Purchase)
+            ]
+        );
     }
 }

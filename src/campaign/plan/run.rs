@@ -3,33 +3,44 @@
 //! ended, plan and write each page in one transaction, and close the run
 //! as `sending` (or keep `dry_run`) with its report. A run already planned
 //! only reports; finishing a drained run closes it.
+//!
+//! Three things overlap, each on its own connection: a reader task fetches
+//! the next page of users while this one is planned, and the previous
+//! page's transaction (with the lease renewal and the progress counts)
+//! commits in a task of its own. Pages are still written one at a time and
+//! in order (a page's write starts once the one before it committed), so
+//! a planner killed at any moment resumes after the last page it wrote.
 
+use super::page::PageOutput;
 use super::page::plan_page;
 use super::setup::Setup;
 use super::{PAGE_USERS, PLANNER_LEASE_MS};
 use crate::campaign::engine::{CampaignError, Engine, PlanReport};
 use crate::campaign::occurrence::{Occurrence, Scope};
-use crate::store::{CampaignRow, RunRow, Store, UserFactRow};
+use crate::store::{CampaignRow, RunRow, Store, StoreError, UserFactRow};
 use std::time::Instant;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
 /// The planner lease of one run, renewed as planning goes on. Lease times
 /// advance with a monotonic clock from the `now` planning was given; they
 /// never reach the plan.
-struct Lease<'a> {
-    store: &'a Store,
+#[derive(Clone)]
+struct Lease {
+    store: Store,
     run_id: i64,
-    owner: &'a str,
+    owner: String,
     now: i64,
     started: Instant,
 }
 
-impl Lease<'_> {
+impl Lease {
     /// Takes or renews the lease; `Busy` when another planner holds it.
     async fn renew(&self) -> Result<(), CampaignError> {
         let at = self.now + self.started.elapsed().as_millis() as i64;
         let held = self
             .store
-            .claim_planner(self.run_id, self.owner, at, at + PLANNER_LEASE_MS)
+            .claim_planner(self.run_id, &self.owner, at, at + PLANNER_LEASE_MS)
             .await?;
         if held {
             Ok(())
@@ -44,10 +55,12 @@ struct Planning<'a> {
     engine: &'a Engine,
     setup: Setup,
     run: RunRow,
-    lease: Lease<'a>,
+    lease: Lease,
     now: i64,
     /// Counts so far (including pages written by an earlier planner).
     report: PlanReport,
+    /// The previous page's write, still committing.
+    writing: Option<JoinHandle<Result<(), CampaignError>>>,
 }
 
 /// Refuses campaigns that must not send.
@@ -118,9 +131,9 @@ pub(crate) async fn plan(
         return counted(store, run.run_id, stored(&run).scanned).await;
     }
     let lease = Lease {
-        store,
+        store: store.clone(),
         run_id: run.run_id,
-        owner,
+        owner: owner.to_owned(),
         now,
         started: Instant::now(),
     };
@@ -136,6 +149,7 @@ pub(crate) async fn plan(
         run,
         lease,
         now,
+        writing: None,
     };
     match Occurrence::scope_of(&planning.run.occurrence) {
         Scope::TriggerFires => planning.triggered().await?,
@@ -163,23 +177,18 @@ impl Planning<'_> {
     /// Every user after the last planned one, page by page.
     async fn scan(&mut self, scope: &Scope) -> Result<(), CampaignError> {
         let store = self.engine.store();
-        let mut cursor = store.last_planned_user(self.run.run_id).await?;
-        loop {
-            let page = store
-                .user_fact_page(cursor.as_deref(), PAGE_USERS, self.setup.segment_model_id)
-                .await?;
-            let Some(last) = page.last() else {
-                return Ok(());
-            };
-            cursor = Some(last.user_id.clone());
-            let full = page.len() as u64 == PAGE_USERS;
+        let cursor = store.last_planned_user(self.run.run_id).await?;
+        let facts = Facts {
+            segment_model_id: self.setup.segment_model_id,
+            activity: self.setup.activity,
+        };
+        let mut pages = prefetch(store.clone(), cursor, facts);
+        while let Some(page) = pages.recv().await {
             let in_scope: Vec<UserFactRow> =
-                page.into_iter().filter(|u| covers(scope, u)).collect();
+                page?.into_iter().filter(|u| covers(scope, u)).collect();
             self.page(in_scope, false).await?;
-            if !full {
-                return Ok(());
-            }
         }
+        Ok(())
     }
 
     /// The users of the run's trigger fires not planned yet.
@@ -197,35 +206,44 @@ impl Planning<'_> {
         Ok(())
     }
 
-    /// Plans and writes one page of users in scope, then renews the lease
-    /// and records progress.
+    /// Plans one page of users in scope and starts writing it (with the
+    /// lease renewal and the progress counts) once the page before it is
+    /// written.
     async fn page(&mut self, users: Vec<UserFactRow>, trigger: bool) -> Result<(), CampaignError> {
         self.report.scanned += users.len() as u64;
         let admitted: Vec<UserFactRow> = users
             .into_iter()
             .filter(|u| self.setup.admits(u, trigger, self.now))
             .collect();
-        if !admitted.is_empty() {
-            let out = plan_page(self.engine, &self.setup, &self.run, &admitted, self.now).await?;
-            let store = self.engine.store();
-            if self.dry() {
-                store
-                    .write_plan_page(self.run.run_id, &out.plan, &[], &[])
-                    .await?;
-            } else {
-                store
-                    .write_plan_page(self.run.run_id, &out.plan, &out.outbox, &out.exposures)
-                    .await?;
-            }
-            self.add(&out.plan);
+        let mut out = if admitted.is_empty() {
+            PageOutput::default()
+        } else {
+            plan_page(self.engine, &self.setup, &self.run, &admitted, self.now).await?
+        };
+        self.add(&out.plan);
+        if self.dry() {
+            out.outbox.clear();
+            out.exposures.clear();
         }
-        self.lease.renew().await?;
-        let stats = serde_json::to_string(&self.report).unwrap_or_default();
-        self.engine
-            .store()
-            .set_run_status(self.run.run_id, &self.run.status, Some(&stats), None)
-            .await?;
+        let write = PageWrite {
+            lease: self.lease.clone(),
+            status: self.run.status.clone(),
+            stats: serde_json::to_string(&self.report).unwrap_or_default(),
+            out,
+        };
+        self.written().await?;
+        self.writing = Some(tokio::spawn(write.run()));
         Ok(())
+    }
+
+    /// Waits for the page being written, if any.
+    async fn written(&mut self) -> Result<(), CampaignError> {
+        match self.writing.take() {
+            Some(handle) => handle
+                .await
+                .map_err(|e| CampaignError::Other(format!("writing a plan page: {e}")))?,
+            None => Ok(()),
+        }
     }
 
     /// Adds a written page to the running counts.
@@ -245,7 +263,8 @@ impl Planning<'_> {
 
     /// Counts the plan and moves the run on: `sending`, or a finished
     /// `dry_run`.
-    async fn close(self) -> Result<PlanReport, CampaignError> {
+    async fn close(mut self) -> Result<PlanReport, CampaignError> {
+        self.written().await?;
         let store = self.engine.store();
         let report = counted(store, self.run.run_id, self.report.scanned).await?;
         let stats = serde_json::to_string(&report).unwrap_or_default();
@@ -267,6 +286,83 @@ impl Planning<'_> {
         );
         Ok(report)
     }
+}
+
+/// One planned page on its way to the store.
+struct PageWrite {
+    /// The planner's lease, renewed once the page is written.
+    lease: Lease,
+    /// The run's status, kept while planning.
+    status: String,
+    /// The run's counts up to this page, as JSON.
+    stats: String,
+    /// The rows.
+    out: PageOutput,
+}
+
+impl PageWrite {
+    /// Writes the page in one transaction, renews the lease and records
+    /// the counts.
+    async fn run(self) -> Result<(), CampaignError> {
+        let (store, run_id) = (&self.lease.store, self.lease.run_id);
+        if !self.out.plan.is_empty() {
+            let out = &self.out;
+            store
+                .write_plan_page(run_id, &out.plan, &out.outbox, &out.exposures)
+                .await?;
+        }
+        self.lease.renew().await?;
+        store
+            .set_run_status(run_id, &self.status, Some(&self.stats), None)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Which facts the pages carry.
+#[derive(Debug, Clone, Copy)]
+struct Facts {
+    /// Segments under this model.
+    segment_model_id: Option<i64>,
+    /// Activity aggregates, when the audience reads them.
+    activity: bool,
+}
+
+/// Pages of users after `cursor`, read ahead by a task of their own (one
+/// page waits while the current one is planned); the task stops after the
+/// last page, at the first error, or when the receiver is dropped.
+fn prefetch(
+    store: Store,
+    mut cursor: Option<String>,
+    facts: Facts,
+) -> mpsc::Receiver<Result<Vec<UserFactRow>, StoreError>> {
+    let (tx, rx) = mpsc::channel(1);
+    tokio::spawn(async move {
+        loop {
+            let page = store
+                .user_fact_page_with(
+                    cursor.as_deref(),
+                    PAGE_USERS,
+                    facts.segment_model_id,
+                    facts.activity,
+                )
+                .await;
+            let last = match &page {
+                Ok(users) => {
+                    cursor = users.last().map(|u| u.user_id.clone());
+                    users.len() as u64 != PAGE_USERS
+                }
+                Err(_) => true,
+            };
+            if matches!(&page, Ok(users) if users.is_empty())
+                || tx.send(page).await.is_err()
+                || last
+            {
+                return;
+            }
+        }
+    });
+    rx
 }
 
 /// Closes a `sending` run whose outbox has nothing pending; a one-off

@@ -36,6 +36,9 @@ pub(crate) struct Setup {
     pub segment_model_id: Option<i64>,
     /// The hour histograms of an optimal schedule, read on first use.
     pub send_time: super::timing::PriorCell,
+    /// Whether the audience or the trigger condition reads activity
+    /// facts (a read of every event of a page's users).
+    pub activity: bool,
 }
 
 impl Setup {
@@ -73,8 +76,13 @@ impl Setup {
             attributes.clone(),
         )
         .await?;
+        let activity = [&audience, &condition]
+            .into_iter()
+            .flatten()
+            .any(Audience::reads_activity);
         Ok(Setup {
             campaign_id,
+            activity,
             rules: super::rules(&spec, engine.settings()),
             spec,
             audience,
