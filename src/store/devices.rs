@@ -1,5 +1,6 @@
-//! Devices for sending: each user's active push tokens (newest first), and
-//! deactivation when a provider says a token is dead.
+//! Devices for sending: each user's active push tokens (newest first), one
+//! device by its token, and deactivation when a provider says a token is
+//! dead.
 
 use super::{Store, StoreError, ctx};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query};
@@ -99,6 +100,29 @@ impl Store {
             }
         }
         Ok(devices)
+    }
+
+    /// The active device with this provider token, if any.
+    pub async fn active_device_by_token(
+        &self,
+        token: &str,
+    ) -> Result<Option<DeviceRow>, StoreError> {
+        let stmt = Query::select()
+            .columns(["device_id", "user_id", "platform", "token", "created_at"].map(col))
+            .from(col("devices"))
+            .and_where(Expr::col(col("active")).eq(true))
+            .and_where(Expr::col(col("token")).eq(token))
+            .order_by(col("device_id"), Order::Desc)
+            .to_owned();
+        let row = self
+            .db()
+            .query_one(&stmt)
+            .await
+            .map_err(ctx("read device"))?;
+        row.as_ref()
+            .map(read_device)
+            .transpose()
+            .map_err(ctx("read device"))
     }
 
     /// Deactivates a device with a reason; false when it was already inactive.

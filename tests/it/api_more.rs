@@ -194,7 +194,7 @@ async fn running_a_campaign_through_the_api_plans_a_run_with_outbox_rows() {
 }
 
 #[tokio::test]
-async fn a_test_send_reaches_the_sandbox_and_records_nothing() {
+async fn a_test_send_to_a_user_or_a_device_reaches_the_sandbox_and_records_nothing() {
     let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
     for db in test_dbs().await {
         let dir = tempfile::tempdir().unwrap();
@@ -240,6 +240,35 @@ async fn a_test_send_reaches_the_sandbox_and_records_nothing() {
         assert_eq!(body["outcome"], "delivered", "{body}");
         assert_eq!(body["provider"], "apns", "{body}");
         assert_eq!(sandbox.record().count("apns"), before + 1, "{}", db.name());
+        let devices = db.store.active_devices(&["u001".to_owned()]).await.unwrap();
+        let token = devices["u001"][0].token.clone();
+        for (query, want) in [
+            (format!("device={token}"), StatusCode::OK),
+            ("device=nope".to_owned(), StatusCode::BAD_REQUEST),
+            (format!("user=u000&device={token}"), StatusCode::BAD_REQUEST),
+        ] {
+            let sent = client
+                .post(format!("{base}/api/v1/campaigns/{id}/test?{query}"))
+                .bearer_auth(&k)
+                .send()
+                .await
+                .unwrap();
+            let status = sent.status();
+            let body: Value = sent.json().await.unwrap();
+            assert_eq!(status, want, "{query}: {body} on {}", db.name());
+            if want == StatusCode::OK {
+                assert_eq!(body["user_id"], "u001", "{body}");
+                assert_eq!(body["outcome"], "delivered", "{body}");
+            } else {
+                assert_eq!(body["error"]["field"], "device", "{body}");
+            }
+        }
+        let to_device = sandbox.record().of("apns");
+        assert_eq!(to_device.len(), before + 2, "{}", db.name());
+        assert_eq!(
+            to_device.last().unwrap().address.as_deref(),
+            Some(token.as_str())
+        );
         let runs = db.store.runs(id).await.unwrap();
         assert!(runs.is_empty(), "no run, so no outbox row: {}", db.name());
         stop.send(true).unwrap();

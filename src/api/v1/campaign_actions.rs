@@ -1,6 +1,7 @@
 //! `POST /api/v1/campaigns/{id}/run` plans a manual run now (the workers of
 //! `herald serve` send it) and `POST /api/v1/campaigns/{id}/test?user=ID`
-//! sends one user's first reachable message right away, outside any run:
+//! (or `?device=TOKEN`) sends one user's first reachable message (or the
+//! owner's push message to that one device) right away, outside any run:
 //! nothing is written to the outbox.
 
 use std::collections::BTreeMap;
@@ -19,6 +20,7 @@ use crate::channels::{Address, OutboundMessage, Outcome, RenderedMessage};
 use crate::dispatch::{ChannelSet, Provider};
 use crate::domain::{Channel, Platform, now_millis};
 use crate::scheduler::owner_id;
+use crate::store::DeviceRow;
 
 /// What planning a run did.
 #[derive(Debug, Serialize, ToSchema)]
@@ -35,12 +37,66 @@ pub struct RunPlanned {
     pub skipped: BTreeMap<String, u64>,
 }
 
-/// The user a test send goes to.
+/// Who a test send goes to: a user (their first reachable channel), or
+/// one registered device (its owner's push message, to that device only).
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct TestQuery {
     /// The user to send to.
     pub user: Option<String>,
+    /// The push token of an active device to send to (its owner's message).
+    pub device: Option<String>,
+}
+
+/// The user whose message a test send renders, and the device it goes
+/// to when one is named (it must belong to the user when both are given).
+async fn recipient(
+    state: &AppState,
+    query: TestQuery,
+) -> Result<(String, Option<DeviceRow>), JsonError> {
+    let user = query.user.filter(|u| !u.trim().is_empty());
+    let Some(token) = query.device.filter(|d| !d.trim().is_empty()) else {
+        let user = user.ok_or_else(|| {
+            JsonError::invalid(
+                "user",
+                "give the user or device to send to: ?user=ID or ?device=TOKEN",
+            )
+        })?;
+        return Ok((user, None));
+    };
+    let device = state
+        .store
+        .active_device_by_token(token.trim())
+        .await?
+        .ok_or_else(|| {
+            JsonError::invalid(
+                "device",
+                "no active device has this token; register it with POST /api/v1/devices",
+            )
+        })?;
+    match user {
+        Some(user) if user != device.user_id => Err(JsonError::invalid(
+            "device",
+            format!(
+                "this device belongs to another user than `{user}`; leave out ?user to send its owner's message"
+            ),
+        )),
+        _ => Ok((device.user_id.clone(), Some(device))),
+    }
+}
+
+/// The push message of `messages` addressed to `device`.
+fn device_message(
+    device: &DeviceRow,
+    messages: Vec<(Channel, RenderedMessage)>,
+) -> Option<(Channel, Address, RenderedMessage)> {
+    let platform = Platform::parse(&device.platform).ok()?;
+    let (channel, content) = messages.into_iter().find(|(c, _)| *c == Channel::Push)?;
+    let address = Address::Device {
+        platform,
+        token: device.token.clone(),
+    };
+    Some((channel, address, content))
 }
 
 /// The classified result of a test send.
@@ -132,7 +188,8 @@ fn classify(outcome: Outcome) -> (String, Option<String>, Option<String>) {
     }
 }
 
-/// Sends the user's first reachable message of the campaign now, without
+/// Sends the user's first reachable message of the campaign now (or,
+/// with `device`, its owner's push message to that device), without
 /// recording it; answers the provider's classified outcome.
 #[utoipa::path(operation_id = "test_campaign", post, path = "/api/v1/campaigns/{id}/test", tag = "campaigns",
     security(("bearer" = [])),
@@ -144,21 +201,19 @@ pub async fn test(
     Id(id): Id,
     Query(query): Query<TestQuery>,
 ) -> Result<Json<TestSent>, JsonError> {
-    let user = query
-        .user
-        .filter(|u| !u.trim().is_empty())
-        .ok_or_else(|| JsonError::invalid("user", "give the user to send to: ?user=ID"))?;
+    let (user, device) = recipient(&state, query).await?;
     let now = now_millis();
     let messages = engine(&state).preview(id, &user, now).await?;
-    let (channel, address, content) =
-        first_reachable(&state, &user, messages)
-            .await?
-            .ok_or_else(|| {
-                JsonError::invalid(
-                    "user",
-                    format!("user `{user}` cannot be reached on any channel of campaign {id}"),
-                )
-            })?;
+    let reachable = match &device {
+        Some(device) => device_message(device, messages),
+        None => first_reachable(&state, &user, messages).await?,
+    };
+    let (channel, address, content) = reachable.ok_or_else(|| {
+        JsonError::invalid(
+            if device.is_some() { "device" } else { "user" },
+            format!("user `{user}` cannot be reached on any channel of campaign {id}"),
+        )
+    })?;
     let provider = Provider::for_address(&address);
     let channels = ChannelSet::from_settings(&state.settings).map_err(|e| {
         JsonError::invalid("settings", format!("the channels are misconfigured: {e}"))
