@@ -10,6 +10,7 @@
 
 use super::RankError;
 use super::features::{F, FEATURES};
+use super::linalg::par_chunks_mut;
 use linfa::traits::Fit;
 use ndarray::{Array1, Array2};
 use serde::{Deserialize, Serialize};
@@ -222,34 +223,39 @@ pub struct BlendGroup {
     pub relevant: usize,
 }
 
-/// Mean NDCG@k of a blend over groups.
+/// Mean NDCG@k of a blend over groups (the groups split over the cores).
 pub fn groups_ndcg(blend: &Blend, groups: &[BlendGroup], k: usize) -> f64 {
-    let mut sum = 0.0;
-    let mut scores = Vec::new();
-    for g in groups {
-        scores.clear();
-        scores.extend(g.rows.iter().map(|r| blend.score(r)));
-        let mut order: Vec<usize> = (0..scores.len()).collect();
-        let better = |a: &usize, b: &usize| scores[*b].total_cmp(&scores[*a]).then(a.cmp(b));
-        if order.len() > k {
-            order.select_nth_unstable_by(k - 1, better);
-            order.truncate(k);
+    let mut per_group = vec![0.0f64; groups.len()];
+    par_chunks_mut(&mut per_group, 128, |start, chunk| {
+        let mut scores = Vec::new();
+        for (out, g) in chunk.iter_mut().zip(&groups[start..]) {
+            *out = group_ndcg(blend, g, k, &mut scores);
         }
-        order.sort_by(better);
-        let dcg: f64 = order
-            .iter()
-            .enumerate()
-            .filter(|(_, i)| g.labels[**i])
-            .map(|(r, _)| 1.0 / ((r + 2) as f64).log2())
-            .sum();
-        let idcg: f64 = (0..g.relevant.min(k))
-            .map(|r| 1.0 / ((r + 2) as f64).log2())
-            .sum();
-        if idcg > 0.0 {
-            sum += dcg / idcg;
-        }
+    });
+    per_group.iter().sum::<f64>() / groups.len().max(1) as f64
+}
+
+/// NDCG@k of one group's list under `blend` (`scores` is scratch space).
+fn group_ndcg(blend: &Blend, g: &BlendGroup, k: usize, scores: &mut Vec<f32>) -> f64 {
+    scores.clear();
+    scores.extend(g.rows.iter().map(|r| blend.score(r)));
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    let better = |a: &usize, b: &usize| scores[*b].total_cmp(&scores[*a]).then(a.cmp(b));
+    if order.len() > k && k > 0 {
+        order.select_nth_unstable_by(k - 1, better);
+        order.truncate(k);
     }
-    sum / groups.len().max(1) as f64
+    order.sort_by(better);
+    let dcg: f64 = order
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| g.labels[**i])
+        .map(|(r, _)| 1.0 / ((r + 2) as f64).log2())
+        .sum();
+    let idcg: f64 = (0..g.relevant.min(k))
+        .map(|r| 1.0 / ((r + 2) as f64).log2())
+        .sum();
+    if idcg > 0.0 { dcg / idcg } else { 0.0 }
 }
 
 /// Rows of a group kept for the listwise search: the `HEAD` best by the

@@ -111,14 +111,15 @@ pub struct Scratch {
     pub(crate) overlap: Vec<u32>,
 }
 
-/// Active items: those with a positive-weight interaction.
-fn active_items(data: &Dataset) -> usize {
-    let mut seen = vec![false; data.item_count()];
+/// Items EASE would take: those with at least `least` positive-weight
+/// interactions.
+fn active_items(data: &Dataset, least: u32) -> usize {
+    let mut support = vec![0u32; data.item_count()];
     (0..data.user_count() as u32)
         .flat_map(|u| data.history(u))
         .filter(|e| e.signal.weight() > 0.0)
-        .for_each(|e| seen[e.item as usize] = true);
-    seen.iter().filter(|&&s| s).count()
+        .for_each(|e| support[e.item as usize] += 1);
+    support.iter().filter(|&&s| s >= least.max(1)).count()
 }
 
 impl BaseModels {
@@ -129,10 +130,12 @@ impl BaseModels {
         params: &HybridParams,
         content: Option<Content>,
     ) -> Result<Self, RankError> {
-        let mut collab = if active_items(data) <= EASE_MAX_ITEMS.min(params.ease_max_items) {
+        let least = params.ease_min_support;
+        let mut collab = if active_items(data, least) <= EASE_MAX_ITEMS.min(params.ease_max_items) {
             let mut ease = Ease::new(params.lambda, params.half_life);
             ease.local_weight = params.ease_local_weight;
             ease.window = params.ease_window;
+            ease.min_support = least;
             Collab::Ease(ease)
         } else {
             Collab::Als(Als::new(

@@ -33,6 +33,7 @@ pub mod reasons;
 pub mod recommend;
 pub mod split;
 pub mod state;
+pub mod tune;
 
 pub use dataset::{
     Catalog, Dataset, DatasetBuilder, Interaction, ItemInput, RawEvent, Signal, Users,

@@ -16,7 +16,10 @@ use super::models::userknn::UserKnn;
 use super::recommend::Snapshot;
 
 /// First bytes of every state blob.
-const MAGIC: &[u8; 8] = b"HRLDRNK1";
+const MAGIC: &[u8; 8] = b"HRLDRNK2";
+/// The magic of the previous format (EASE without `min_support`): such a
+/// model is refused with a hint to retrain.
+const OLD_MAGIC: &[u8; 8] = b"HRLDRNK1";
 
 /// A value that can be written to and read from a state blob.
 pub trait Codec: Sized {
@@ -151,6 +154,7 @@ fields!(Ease {
     half_life,
     local_weight,
     window,
+    min_support,
     slot,
     items,
     weights
@@ -323,6 +327,11 @@ pub fn encode<T: Codec>(value: &T) -> Vec<u8> {
 
 /// Decodes a value written by [`encode`].
 pub fn decode<T: Codec>(bytes: &[u8]) -> Result<T, RankError> {
+    if bytes.starts_with(OLD_MAGIC) {
+        return Err(RankError::Decode(
+            "the model was stored by an older herald; run `herald rank train` again".into(),
+        ));
+    }
     let Some(rest) = bytes.strip_prefix(MAGIC.as_slice()) else {
         return Err(RankError::Decode(
             "not a herald ranking model (bad magic)".into(),

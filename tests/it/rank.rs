@@ -14,9 +14,12 @@ use herald::rank::metrics::{
     average_precision_at, intra_list_diversity, ndcg_at, precision_at, recall_at,
 };
 use herald::rank::mmr::mmr;
+use herald::rank::models::als::Als;
 use herald::rank::reasons::Reason;
 use herald::rank::recommend::{RecommendOptions, Recommender, UserInput, cold_user};
 use herald::rank::split::{SplitKind, split};
+use herald::rank::state::decode;
+use herald::rank::tune::tune_als;
 use std::process::Command;
 
 fn close(a: f64, b: f64) -> bool {
@@ -283,6 +286,29 @@ fn a_stored_model_recommends_exactly_like_the_fitted_one() {
         back.recommend_many(0, &users, &options)
     );
     assert!(Recommender::from_state(&params_json, b"not a model").is_err());
+}
+
+#[test]
+fn als_tuning_tries_every_axis_and_keeps_the_best_validation_score() {
+    let data = toy_shop(90);
+    let start = Als::new(8, 1.0, 10.0, 4, 7);
+    let tuned = tune_als(&data, &start, SplitKind::Random, 7).expect("tune");
+    // The start plus the other values of alpha (4), lambda (4), factors (3)
+    // and iterations (2).
+    assert_eq!(tuned.tried, 1 + 4 + 4 + 3 + 2);
+    assert!(tuned.validation_ndcg.is_finite() && tuned.validation_ndcg >= 0.0);
+    let again = tune_als(&data, &start, SplitKind::Random, 7).expect("tune");
+    assert_eq!(
+        (again.model.factors, again.model.lambda, again.model.alpha),
+        (tuned.model.factors, tuned.model.lambda, tuned.model.alpha),
+        "the search is deterministic for a seed"
+    );
+}
+
+#[test]
+fn a_model_stored_in_the_previous_format_asks_for_retraining() {
+    let err = decode::<u32>(b"HRLDRNK1\x00\x00\x00\x00").unwrap_err();
+    assert!(err.to_string().contains("rank train"), "{err}");
 }
 
 fn herald(db: &str, args: &[&str]) -> std::process::Output {

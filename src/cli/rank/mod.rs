@@ -337,5 +337,8 @@ fn print_table(report: &EvalReport) {
             "{:<11} {:>7.4} {:>7.4} {:>8.4} {:>7.4} {:>8.3} {:>9.3} {:>7.2}{extra}",
             m.model, x.precision, x.recall, x.ndcg, x.map, x.coverage, x.diversity, m.fit_seconds
         );
+        if let Some(note) = &m.note {
+            println!("{:<11} {note}", "");
+        }
     }
 }

@@ -5,6 +5,7 @@
 //! item factors are kept: a user's factors are folded in from their history
 //! when scored, so new interactions count without retraining. Linear in the
 //! number of interactions, it is the collaborative model for large catalogues.
+//! [`crate::rank::tune`] picks its hyper-parameters on a validation split.
 
 use super::{Ranker, UserView};
 use crate::rank::RankError;
@@ -84,16 +85,18 @@ impl Als {
     }
 }
 
-/// Adds one observation of confidence `1 + cw` on factor row `y`.
+/// Adds one observation of confidence `1 + cw` on factor row `y`, to the
+/// lower triangle of `a` only (all the Cholesky solve reads).
 fn accumulate(a: &mut [f64], b: &mut [f64], y: &[f32], cw: f32, k: usize) {
     let c = f64::from(cw);
     for i in 0..k {
         let yi = f64::from(y[i]);
         b[i] += (1.0 + c) * yi;
-        let row = &mut a[i * k..(i + 1) * k];
-        for j in 0..k {
-            row[j] += c * yi * f64::from(y[j]);
-        }
+        let cyi = c * yi;
+        a[i * k..i * k + i + 1]
+            .iter_mut()
+            .zip(&y[..=i])
+            .for_each(|(a, &yj)| *a += cyi * f64::from(yj));
     }
 }
 

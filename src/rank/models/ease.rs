@@ -1,8 +1,8 @@
 //! EASE (Steck, 2019): a closed-form item-item linear autoencoder,
 //! `B = I - P / diag(P)` with `P = (XᵀX + λI)⁻¹` and a zero diagonal. It is
 //! the strongest single model on small catalogues but cubic in the number of
-//! items, so only items with at least one training interaction take part
-//! and [`super::EASE_MAX_ITEMS`] caps its use.
+//! items, so only items with at least [`Ease::min_support`] training
+//! interactions take part and [`super::EASE_MAX_ITEMS`] caps its use.
 
 use super::{Ranker, UserView, position_weights};
 use crate::rank::RankError;
@@ -25,6 +25,9 @@ pub struct Ease {
     pub local_weight: f32,
     /// Width of the local window in history positions.
     pub window: usize,
+    /// Fewest weighted interactions an item needs to take part: rarer items
+    /// add rows to the cubic inversion but are almost never recommended.
+    pub min_support: u32,
     /// Row/column of each catalogue item in `weights` ([`NONE`] if inactive).
     pub slot: Vec<u32>,
     /// Catalogue item of each slot.
@@ -43,26 +46,24 @@ impl Ease {
         }
     }
 
-    /// Items that take part: those with a positive training weight.
+    /// Items that take part: those with at least [`Self::min_support`]
+    /// positive-weight training interactions.
     fn activate(&mut self, data: &Dataset) {
-        self.slot = vec![NONE; data.item_count()];
-        self.items.clear();
+        let mut support = vec![0u32; data.item_count()];
         for user in 0..data.user_count() as u32 {
-            for e in data
-                .history(user)
-                .iter()
-                .filter(|e| e.signal.weight() > 0.0)
-            {
-                if self.slot[e.item as usize] == NONE {
-                    self.slot[e.item as usize] = 0;
+            for e in data.history(user) {
+                if e.signal.weight() > 0.0 {
+                    support[e.item as usize] += 1;
                 }
             }
         }
-        for (item, slot) in self.slot.iter_mut().enumerate() {
-            if *slot != NONE {
-                *slot = self.items.len() as u32;
-                self.items.push(item as u32);
-            }
+        let least = self.min_support.max(1);
+        self.items = (0..data.item_count() as u32)
+            .filter(|&i| support[i as usize] >= least)
+            .collect();
+        self.slot = vec![NONE; data.item_count()];
+        for (slot, &item) in self.items.iter().enumerate() {
+            self.slot[item as usize] = slot as u32;
         }
     }
 
@@ -73,12 +74,11 @@ impl Ease {
         let mut row: Vec<(usize, f32)> = Vec::new();
         for user in 0..data.user_count() as u32 {
             row.clear();
-            row.extend(
-                data.history(user)
-                    .iter()
-                    .filter(|e| e.signal.weight() > 0.0)
-                    .map(|e| (self.slot[e.item as usize] as usize, e.signal.weight())),
-            );
+            row.extend(data.history(user).iter().filter_map(|e| {
+                let slot = self.slot[e.item as usize];
+                let w = e.signal.weight();
+                (slot != NONE && w > 0.0).then_some((slot as usize, w))
+            }));
             add_pairs(&mut g, &row, row.len(), 1.0);
             if self.local_weight > 0.0 && self.window > 0 {
                 add_pairs(&mut g, &row, self.window, self.local_weight);
@@ -113,6 +113,19 @@ impl Ease {
     }
 }
 
+/// `B = -P / diag(P)` column by column with a zero diagonal, walked row by
+/// row (the matrix is row-major).
+fn weights_from_inverse(p: Array2<f32>) -> Vec<f32> {
+    let n = p.nrows();
+    let inv_diag: Vec<f32> = (0..n).map(|j| -1.0 / p[[j, j]]).collect();
+    let mut weights = p.into_raw_vec_and_offset().0;
+    for (i, row) in weights.chunks_exact_mut(n.max(1)).enumerate() {
+        row.iter_mut().zip(&inv_diag).for_each(|(v, d)| *v *= d);
+        row[i] = 0.0;
+    }
+    weights
+}
+
 /// Adds `scale · wa · wb` for every pair of a history row within `window` positions.
 fn add_pairs(g: &mut Array2<f32>, row: &[(usize, f32)], window: usize, scale: f32) {
     for (p, &(a, wa)) in row.iter().enumerate() {
@@ -137,14 +150,7 @@ impl Ranker for Ease {
                 "EASE Gram matrix is not positive definite",
             ));
         }
-        let n = self.items.len();
-        for j in 0..n {
-            let d = p[[j, j]];
-            for i in 0..n {
-                p[[i, j]] = if i == j { 0.0 } else { -p[[i, j]] / d };
-            }
-        }
-        self.weights = p.into_raw_vec_and_offset().0;
+        self.weights = weights_from_inverse(p);
         Ok(())
     }
 
@@ -159,5 +165,52 @@ impl Ranker for Ease {
                 dense[slot as usize]
             };
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rank::dataset::{Catalog, ItemInput, RawEvent, Signal, Users};
+
+    /// Item 0 liked by four users, item 1 by three, item 2 by one.
+    fn data() -> Dataset {
+        let items = (0..3).map(|i| ItemInput {
+            id: format!("i{i}"),
+            title: format!("Item {i}"),
+            ..ItemInput::default()
+        });
+        let likes: [&[u32]; 4] = [&[0, 1, 2], &[0, 1], &[0, 1], &[0]];
+        let events = likes
+            .iter()
+            .enumerate()
+            .flat_map(|(u, items)| {
+                items.iter().map(move |&item| RawEvent {
+                    user: u as u32,
+                    item,
+                    t: 1_000 + item,
+                    signal: Signal::Liked,
+                })
+            })
+            .collect();
+        let users = Users {
+            ids: (0..4).map(|u| format!("u{u}")).collect(),
+            segment: vec![NONE; 4],
+        };
+        Dataset::from_events(Catalog::from_items(items), users, events)
+    }
+
+    #[test]
+    fn items_below_the_minimum_support_are_left_out_of_the_inversion() {
+        let mut ease = Ease::new(1.0, 0.0);
+        ease.min_support = 2;
+        ease.fit(&data()).unwrap();
+        assert_eq!(ease.items, vec![0, 1]);
+        assert_eq!(ease.slot[2], NONE);
+        assert_eq!(ease.weights.len(), 4);
+        assert_eq!((ease.weights[0], ease.weights[3]), (0.0, 0.0));
+        let mut all = Ease::new(1.0, 0.0);
+        all.fit(&data()).unwrap();
+        assert_eq!(all.items, vec![0, 1, 2]);
     }
 }
