@@ -58,6 +58,13 @@ impl BaseModels {
                 }
             }
         };
+        // Small catalogues rank every allowed item by the dense signals;
+        // decide what is allowed once.
+        let open: Vec<u32> = match n <= EASE_MAX_ITEMS || matches!(self.collab, Collab::Ease(_)) {
+            true => (0..n as u32).filter(|&i| allowed(i)).collect(),
+            false => Vec::new(),
+        };
+        let any = |_: u32| true;
         if let Collab::Ease(ease) = &self.collab {
             for (k, hl) in [(0, 0.0), (1, self.half_life)] {
                 ease.dense_with(user, hl, &mut s.dense[k]);
@@ -70,11 +77,11 @@ impl BaseModels {
             }
             let d = &s.dense;
             take(
-                &mut top_of(&d[1], (0..n as u32).collect(), p, allowed).into_iter(),
+                &mut top_of(&d[1], open.clone(), p, &any).into_iter(),
                 &mut pool,
             );
             take(
-                &mut top_of(&d[0], (0..n as u32).collect(), p, allowed).into_iter(),
+                &mut top_of(&d[0], open.clone(), p, &any).into_iter(),
                 &mut pool,
             );
         }
@@ -95,10 +102,7 @@ impl BaseModels {
             let trend: Vec<f32> = (0..n as u32)
                 .map(|i| self.trend_long.at(i, user.now))
                 .collect();
-            take(
-                &mut top_of(&trend, (0..n as u32).collect(), p, allowed).into_iter(),
-                &mut pool,
-            );
+            take(&mut top_of(&trend, open, p, &any).into_iter(), &mut pool);
         } else {
             take(&mut self.trend_top.iter().copied(), &mut pool);
         }

@@ -4,8 +4,8 @@
 //! training positives, fits the base models on the rest, trains the blend on
 //! the held-out positives against the rest of each user's candidate pool
 //! (a linfa-logistic regression, then a few rounds of coordinate ascent on
-//! NDCG@10 over the head of each list), then refits the base models on
-//! everything. [`Hybrid::fit_with_blend`] skips the validation split and
+//! NDCG@10 over the head of each list); meanwhile, on another thread, it
+//! fits the final base models on everything. [`Hybrid::fit_with_blend`] skips the validation split and
 //! takes a blend learned elsewhere (from campaign clicks, see
 //! [`super::blend::ClickExamples`]). Ranking a user pools candidates,
 //! computes the features and sorts by the blended score.
@@ -170,36 +170,19 @@ impl Hybrid {
         if data.interaction_count() == 0 {
             return Err(RankError::NoData);
         }
-        let clock = std::time::Instant::now();
-        let lap = |what: &str| {
-            tracing::debug!(
-                stage = what,
-                ms = clock.elapsed().as_millis() as u64,
-                "rank fit"
-            )
-        };
         let mut content = Content::new(params.seed);
         content.fit(data)?;
-        lap("content");
-        let inner = split(
-            data,
-            params.validation,
-            params.validation_fraction,
-            params.seed,
-        );
-        let base = BaseModels::fit(&inner.train, params, Some(content.clone()))?;
-        lap("validation base models");
-        let groups = blend_groups(&base, &inner.train, &inner.test, params);
-        lap("validation pools");
-        let examples = examples_from_groups(&groups, params);
-        let start =
-            fit_blend(&examples, params.blend_alpha).unwrap_or_else(|_| best_single(&groups));
-        lap("blend regression");
-        let blend = refine_listwise(&start, &groups, 10, params.listwise_rounds);
-        let validation_ndcg = groups_ndcg(&blend, &groups, 10);
-        lap("listwise refinement");
-        let base = BaseModels::fit(data, params, Some(content))?;
-        lap("final base models");
+        let (blend, validation_ndcg, base) = std::thread::scope(|scope| {
+            // The final base models do not depend on the blend: fitting them
+            // beside the validation pipeline keeps both cores busy through
+            // its single-threaded stages (regression, listwise search).
+            let full = scope.spawn(|| BaseModels::fit(data, params, Some(content.clone())));
+            let learned = learn_blend(data, params, &content);
+            let base = full
+                .join()
+                .unwrap_or(Err(RankError::Numeric("a base model fit panicked")));
+            learned.and_then(|(blend, ndcg)| base.map(|base| (blend, ndcg, base)))
+        })?;
         Ok(Hybrid {
             params: params.clone(),
             base,
@@ -257,6 +240,41 @@ impl Hybrid {
         scored.truncate(n);
         scored
     }
+}
+
+/// Learns the blend on an inner split of `data` (base models fitted on its
+/// training part, pools of its validation users); returns the blend and
+/// its validation NDCG@10.
+fn learn_blend(
+    data: &Dataset,
+    params: &HybridParams,
+    content: &Content,
+) -> Result<(Blend, f64), RankError> {
+    let clock = std::time::Instant::now();
+    let lap = |what: &str| {
+        tracing::debug!(
+            stage = what,
+            ms = clock.elapsed().as_millis() as u64,
+            "rank fit"
+        )
+    };
+    let inner = split(
+        data,
+        params.validation,
+        params.validation_fraction,
+        params.seed,
+    );
+    let base = BaseModels::fit(&inner.train, params, Some(content.clone()))?;
+    lap("validation base models");
+    let groups = blend_groups(&base, &inner.train, &inner.test, params);
+    lap("validation pools");
+    let examples = examples_from_groups(&groups, params);
+    let start = fit_blend(&examples, params.blend_alpha).unwrap_or_else(|_| best_single(&groups));
+    lap("blend regression");
+    let blend = refine_listwise(&start, &groups, 10, params.listwise_rounds);
+    let validation_ndcg = groups_ndcg(&blend, &groups, 10);
+    lap("listwise refinement");
+    Ok((blend, validation_ndcg))
 }
 
 /// The single feature that ranks the validation lists best.
