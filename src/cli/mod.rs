@@ -63,7 +63,7 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// The whole loop on the embedded database: shop, models, campaign rounds, feedback, report.
     Demo(demo::DemoArgs),
-    /// Campaigns: create, list, show, preview, run, pause, resume, cancel, explain.
+    /// Campaigns: create (or draft), update a draft, list, show, preview, run, schedule, pause, resume, cancel, explain.
     Campaign(campaign::CampaignArgs),
     /// Dispatch workers only: send due outbox messages until Ctrl-C or SIGTERM.
     Worker(worker::WorkerArgs),

@@ -217,9 +217,9 @@ pub fn owner_id(n: u32) -> String {
     format!("{host}-{}-{n}", std::process::id())
 }
 
-/// The per-batch telemetry line.
+/// The per-batch telemetry line (debug: `/metrics` carries the counts).
 fn log_batch(owner: &str, tally: &Tally) {
-    tracing::info!(
+    tracing::debug!(
         owner,
         claimed = tally.claimed,
         delivered = tally.delivered,

@@ -1,7 +1,8 @@
 //! `herald demo`: the main job on the embedded default. A fresh SQLite
 //! database in `--out`, a generated shop, segments and the ranker, then
-//! `--rounds` campaign rounds (push with email fallback, two variants, a
-//! 10 % holdout, three recommended items) sent through the built-in
+//! `--rounds` campaign rounds (push through APNs or FCM, with email then
+//! SMS fallback, two variants, a 10 % holdout, three recommended items)
+//! sent through the built-in
 //! sandbox providers over loopback. Simulated customers open, click the
 //! signed links over HTTP and buy; the ranker is retrained between rounds
 //! (on the clicks once there are enough); the end is an HTML and a JSON
@@ -9,21 +10,24 @@
 
 mod simulate;
 
+use super::progress::Progress;
 use super::shop::{self, StageTime};
 use crate::api::{AppState, serve_http};
-use crate::campaign::engine::Engine;
+use crate::campaign::engine::{Engine, PlanReport};
 use crate::campaign::occurrence::Occurrence;
 use crate::channels::sandbox::{Sandbox, SandboxConfig};
 use crate::config::{self, LoadOptions, Settings};
 use crate::dispatch::{ChannelSet, Worker};
 use crate::domain::now_millis;
 use crate::ingest::synth::{GenParams, Truth};
+use crate::report::stats::wilson;
 use crate::report::{self, Report, ReportOptions, Windows};
 use crate::store::Store;
 use anyhow::{Context, bail};
 use clap::Args;
 use serde::Serialize;
 use simulate::{Behaviour, Customers};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -33,10 +37,10 @@ use tokio::sync::watch;
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Users in the generated shop.
-    #[arg(long, default_value_t = 5_000)]
+    #[arg(long, default_value_t = 20_000)]
     pub users: u64,
     /// Catalogue items.
-    #[arg(long, default_value_t = 500)]
+    #[arg(long, default_value_t = 2_000)]
     pub items: u64,
     /// Campaign rounds, with retraining in between.
     #[arg(long, default_value_t = 3)]
@@ -45,7 +49,7 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// Output folder: database, shop files, reports (replaced if present).
-    #[arg(long, default_value = "demo")]
+    #[arg(long, default_value = "herald-demo")]
     pub out: PathBuf,
     /// Print one JSON document.
     #[arg(long)]
@@ -59,6 +63,8 @@ struct Round {
     round: u32,
     /// Users the audience matched.
     targeted: u64,
+    /// Users not sent to, by reason (holdout, no consent, no address...).
+    suppressed: BTreeMap<String, u64>,
     /// Messages sent.
     sent: u64,
     /// Delivered.
@@ -69,7 +75,10 @@ struct Round {
     clicks: u64,
     /// Clickers over delivered.
     ctr: f64,
-    /// Users with a purchase credited to the round.
+    /// The CTR's 95 % Wilson interval (low, high).
+    ctr_interval: Option<(f64, f64)>,
+    /// Treated users with a purchase credited to the round (the holdout's
+    /// own purchases are in the lift, not here).
     conversions: u64,
     /// Relative conversion lift of treated users over the holdout.
     lift: Option<f64>,
@@ -143,32 +152,35 @@ async fn demo(
     let mut customers = Customers::new(store, &state.links, &truth, args.seed).await?;
     let engine = Engine::new(store.clone(), settings.clone());
     let mut rounds = Vec::new();
+    let mut progress = Progress::new("campaign rounds", u64::from(args.rounds), false);
     for round in 1..=args.rounds {
-        let (campaign, behaviour) = play_round(&engine, &mut customers, out, round).await?;
+        let (campaign, plan, behaviour) = play_round(&engine, &mut customers, out, round).await?;
         tracing::info!(
             round,
             opens = behaviour.opens,
             clicks = behaviour.clicks,
             "demo round"
         );
-        rounds.push(measure(store, settings, campaign, round).await?);
+        rounds.push(measure(store, settings, campaign, round, plan.skipped).await?);
         if round < args.rounds {
             stages.push(shop::retrain_rank(store, args.seed + u64::from(round)).await?);
         }
+        progress.set(u64::from(round));
     }
+    progress.finish();
     let report = write_reports(store, settings, out).await?;
     drop(server);
     Ok((stages, rounds, report))
 }
 
 /// Creates, plans and sends one round's campaign, then lets the customers
-/// react; returns the campaign id.
+/// react; returns the campaign id and what planning and the customers did.
 async fn play_round(
     engine: &Engine,
     customers: &mut Customers<'_>,
     out: &Path,
     round: u32,
-) -> anyhow::Result<(i64, Behaviour)> {
+) -> anyhow::Result<(i64, PlanReport, Behaviour)> {
     let file = out.join(format!("round-{round}.toml"));
     std::fs::write(&file, campaign_file(round))?;
     let now = now_millis();
@@ -176,7 +188,7 @@ async fn play_round(
     let (run, _) = engine
         .open(id, &Occurrence::manual(1, now, false), false, now)
         .await?;
-    engine.plan(&run, "demo", now).await?;
+    let plan = engine.plan(&run, "demo", now).await?;
     let channels = ChannelSet::from_settings(engine.settings())?;
     let worker = Worker::new(
         engine.store().clone(),
@@ -189,13 +201,14 @@ async fn play_round(
     worker.drain(Some(run.run_id), shutdown).await?;
     engine.finish_if_drained(run.run_id, now_millis()).await?;
     let behaviour = customers.react(run.run_id, now_millis()).await?;
-    Ok((id, behaviour))
+    Ok((id, plan, behaviour))
 }
 
-/// The round's campaign: push, else email; two variants; a holdout.
+/// The round's campaign: push (APNs or FCM by device), else email, else
+/// SMS; two variants; a holdout.
 fn campaign_file(round: u32) -> String {
     format!(
-        "name = \"Weekly picks, round {round}\"\nchannels = [\"push\", \"email\"]\n\
+        "name = \"Weekly picks, round {round}\"\nchannels = [\"push\", \"email\", \"sms\"]\n\
          schedule = {{ at = \"2026-01-01T00:00:00Z\" }}\nholdout = 0.1\n\
          recommendations = {{ n = 3, diversity = 0.3 }}\n\n\
          [[variants]]\nname = \"A\"\nweight = 0.5\ntitle = \"{{{{ items[0].title }}}} is waiting\"\n\
@@ -213,6 +226,7 @@ async fn measure(
     settings: &Settings,
     campaign: i64,
     round: u32,
+    suppressed: BTreeMap<String, u64>,
 ) -> anyhow::Result<Round> {
     let windows = Windows::from_settings(&settings.feedback);
     let report = report::build(store, &ReportOptions::new(Some(campaign), windows)).await?;
@@ -233,7 +247,9 @@ async fn measure(
         opens: total.opened,
         clicks: total.clicked,
         ctr: total.clicked as f64 / total.delivered.max(1) as f64,
-        conversions: total.converted,
+        ctr_interval: wilson(total.clicked, total.delivered).map(|i| (i.low, i.high)),
+        suppressed,
+        conversions: total.treated_converted,
         lift,
     })
 }
@@ -251,6 +267,30 @@ async fn write_reports(store: &Store, settings: &Settings, out: &Path) -> anyhow
     Ok(html)
 }
 
+/// One line of the round table.
+fn print_round(r: &Round) {
+    let lift = r
+        .lift
+        .map_or("n/a".to_owned(), |l| format!("{:+.0}%", l * 100.0));
+    let interval = r.ctr_interval.map_or(String::new(), |(low, high)| {
+        format!("[{:.1}, {:.1}]", low * 100.0, high * 100.0)
+    });
+    println!(
+        "{:>5} {:>9} {:>11} {:>8} {:>10} {:>6} {:>7} {:>5.2}% {:<15} {:>12} {:>16}",
+        r.round,
+        r.targeted,
+        r.suppressed.values().sum::<u64>(),
+        r.sent,
+        r.delivered,
+        r.opens,
+        r.clicks,
+        r.ctr * 100.0,
+        interval,
+        r.conversions,
+        lift
+    );
+}
+
 fn print(args: &DemoArgs, stages: &[StageTime], rounds: &[Round], report: &Path) {
     if args.json {
         println!(
@@ -262,23 +302,29 @@ fn print(args: &DemoArgs, stages: &[StageTime], rounds: &[Round], report: &Path)
     for s in stages {
         println!("{:<16} {:>9} in {:>6.2} s", s.stage, s.items, s.seconds);
     }
-    println!("round  targeted    sent  delivered  opens  clicks    CTR  conversions  lift");
+    println!(
+        "round  targeted  suppressed     sent  delivered  opens  clicks  CTR (95% interval)      conversions  lift vs holdout"
+    );
     for r in rounds {
-        let lift = r
-            .lift
-            .map_or("n/a".to_owned(), |l| format!("{:+.0}%", l * 100.0));
+        print_round(r);
+    }
+    for pair in rounds.windows(2) {
+        let (before, after) = (&pair[0], &pair[1]);
         println!(
-            "{:>5} {:>9} {:>7} {:>10} {:>6} {:>7} {:>5.1}% {:>12} {:>5}",
-            r.round,
-            r.targeted,
-            r.sent,
-            r.delivered,
-            r.opens,
-            r.clicks,
-            r.ctr * 100.0,
-            r.conversions,
-            lift
+            "retrained before round {}: CTR {:.2}% -> {:.2}% ({:+.2} points)",
+            after.round,
+            before.ctr * 100.0,
+            after.ctr * 100.0,
+            (after.ctr - before.ctr) * 100.0
         );
+    }
+    for r in rounds {
+        let reasons: Vec<String> = r
+            .suppressed
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        println!("round {} suppressed: {}", r.round, reasons.join(", "));
     }
     println!("report: {}", report.display());
 }

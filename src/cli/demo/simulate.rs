@@ -1,6 +1,7 @@
 //! Simulated customers for `herald demo`: for every message a run sent,
 //! the recipient opens and clicks with the probabilities of the synthetic
-//! shop's hidden truth (open propensity at the local hour, click
+//! shop's hidden truth (open propensity at the local hour of a fixed
+//! simulated reading time, click
 //! propensity times item affinity), through the real signed links over
 //! HTTP, and some clickers buy the item. The app reports a push open by
 //! requesting the push's signed `open_url`. Everyone targeted also buys now and then on
@@ -27,6 +28,11 @@ const BUY_AFTER_CLICK: (f64, f64) = (0.3, 0.5);
 
 /// Chance that a targeted user buys something on their own in a round.
 const ORGANIC_BUY: f64 = 0.01;
+
+/// The simulated instant people read their messages at, for their local
+/// hour (Tuesday 2026-01-06 18:00 UTC): fixed, not the wall clock, so
+/// every round meets the same hours and a seed repeats its figures.
+const READ_AT: i64 = 1_767_722_400_000;
 
 /// What the simulated customers did in one round.
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -117,7 +123,7 @@ impl<'a> Customers<'a> {
         let Ok(message) = serde_json::from_str::<RenderedMessage>(&row.payload) else {
             return Ok(());
         };
-        let hour = self.local_hour(&row.user_id, now).await?;
+        let hour = self.local_hour(&row.user_id, READ_AT).await?;
         let p_open = self
             .truth
             .open_probability(&row.user_id, hour)
