@@ -72,6 +72,9 @@ pub struct BenchArgs {
     /// first planned page).
     #[arg(long)]
     pub sequential: bool,
+    /// The campaigns to run, comma-separated.
+    #[arg(long, value_enum, value_delimiter = ',', default_values = ["push", "email"])]
+    pub channels: Vec<BenchChannel>,
     /// Requests h2load sends for the ceiling (0: as many as push
     /// recipients, at least 100,000).
     #[arg(long, default_value_t = 0)]
@@ -79,6 +82,15 @@ pub struct BenchArgs {
     /// Print one JSON document.
     #[arg(long)]
     pub json: bool,
+}
+
+/// A benchmark campaign's channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchChannel {
+    /// Push to the APNs and FCM sandboxes, with the h2load ceiling.
+    Push,
+    /// Email to the SMTP sandbox.
+    Email,
 }
 
 /// What a benchmark run measured.
@@ -184,14 +196,21 @@ impl Bench<'_> {
             sequential: self.args.sequential,
         };
         let items = !self.args.no_rank;
-        let mut push = sending.campaign(self.dir, "push", items).await?;
-        figures.ceiling = self.ceiling(&push).await?;
-        if let Some(c) = &figures.ceiling {
-            push.h2load_per_second = Some(c.per_second);
-            push.share_of_h2load = Some(push.per_second / c.per_second.max(1e-9));
+        if self.args.channels.contains(&BenchChannel::Push) {
+            let mut push = sending.campaign(self.dir, "push", items).await?;
+            figures.ceiling = self.ceiling(&push).await?;
+            if let Some(c) = &figures.ceiling {
+                push.h2load_per_second = Some(c.per_second);
+                push.share_of_h2load = Some(push.per_second / c.per_second.max(1e-9));
+            }
+            done("push", &push, figures.ceiling.as_ref());
+            figures.push = Some(push);
         }
-        figures.push = Some(push);
-        figures.email = Some(sending.campaign(self.dir, "email", items).await?);
+        if self.args.channels.contains(&BenchChannel::Email) {
+            let email = sending.campaign(self.dir, "email", items).await?;
+            done("email", &email, None);
+            figures.email = Some(email);
+        }
         Ok(figures)
     }
 
@@ -250,6 +269,14 @@ impl Bench<'_> {
     }
 }
 
+/// Logs a finished campaign's figures at once (stderr), so a long run
+/// that is stopped later keeps them.
+fn done(channel: &str, figures: &CampaignFigures, ceiling: Option<&h2load::Ceiling>) {
+    let figures = serde_json::to_string(figures).unwrap_or_default();
+    let ceiling = serde_json::to_string(&ceiling).unwrap_or_default();
+    tracing::info!(channel, %figures, %ceiling, "bench campaign finished");
+}
+
 /// Stages of one phase, each carrying the phase's peak.
 fn phased(stages: Vec<StageTime>, peak: Option<f64>) -> Vec<PhasedStage> {
     stages
@@ -290,15 +317,15 @@ fn print(args: &BenchArgs, figures: &Figures) {
         .filter_map(|(n, c)| Some((n, c.as_ref()?)))
     {
         println!(
-            "{name:<6} {} recipients of {} users: plan {:.2} s ({:.0} users/s, peak {:.0} MiB), send {:.2} s ({:.0}/s, peak {:.0} MiB), {:.0} recipients/s end to end, {} delivered",
+            "{name:<6} {} recipients of {} users: plan {:.2} s ({:.0} users/s, peak {}), send {:.2} s ({:.0}/s, peak {}), {:.0} recipients/s end to end, {} delivered",
             c.recipients,
             c.planned_users,
             c.plan_seconds,
             c.plan_users_per_second,
-            c.plan_peak_rss_mib.unwrap_or(0.0),
+            mib(c.plan_peak_rss_mib),
             c.send_seconds,
             c.send_per_second,
-            c.send_peak_rss_mib.unwrap_or(0.0),
+            mib(c.send_peak_rss_mib),
             c.per_second,
             c.delivered,
         );
@@ -318,4 +345,10 @@ fn print(args: &BenchArgs, figures: &Figures) {
             share * 100.0
         );
     }
+}
+
+/// A peak in MiB, or `-` when not measured apart (sending overlapped
+/// planning, or not on Linux).
+fn mib(peak: Option<f64>) -> String {
+    peak.map_or_else(|| "-".to_owned(), |p| format!("{p:.0} MiB"))
 }
