@@ -16,6 +16,7 @@ use super::{DashboardError, page};
 use crate::api::AppState;
 use crate::campaign::engine::{CampaignError, Engine};
 use crate::campaign::lifecycle::editable;
+use crate::campaign::plan::campaign_file;
 use crate::domain::now_millis;
 use crate::store::CampaignRow;
 
@@ -68,9 +69,7 @@ async fn stored(
         .campaign(id)
         .await?
         .ok_or(DashboardError::UnknownCampaign(id))?;
-    let spec: serde_json::Value = serde_json::from_str(&row.spec).unwrap_or_default();
-    let field = |name: &str| spec[name].as_str().unwrap_or_default().to_owned();
-    let (format, text) = (field("format"), field("text"));
+    let (format, text) = campaign_file(&row);
     Ok((row, format, text))
 }
 

@@ -16,6 +16,7 @@ use crate::api::AppState;
 use crate::api::error::{ErrorBody, JsonError};
 use crate::campaign::engine::CampaignError;
 use crate::campaign::lifecycle::Transition;
+use crate::campaign::plan::campaign_file;
 use crate::domain::now_millis;
 use crate::store::CampaignRow;
 
@@ -187,12 +188,11 @@ pub async fn get(
         .campaign(id)
         .await?
         .ok_or(CampaignError::UnknownCampaign(id))?;
-    let stored: serde_json::Value = serde_json::from_str(&row.spec).unwrap_or_default();
-    let field = |name: &str| stored[name].as_str().unwrap_or_default().to_owned();
+    let (format, text) = campaign_file(&row);
     Ok(Json(CampaignDetail {
         summary: summary(&row),
-        format: field("format"),
-        text: field("text"),
+        format,
+        text,
     }))
 }
 

@@ -13,7 +13,7 @@ use crate::campaign::occurrence::Occurrence;
 use crate::campaign::spec::{CampaignSpec, SpecError};
 use crate::domain::Channel;
 use crate::render::RenderContext;
-use crate::store::{NewRun, RunRow, Store, UserFactRow};
+use crate::store::{CampaignRow, NewRun, RunRow, Store, UserFactRow};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
@@ -34,6 +34,15 @@ pub(super) struct StoredSpec {
     /// User attribute columns known when it was created.
     #[serde(default)]
     pub(super) attributes: Option<BTreeSet<String>>,
+}
+
+/// A stored campaign's file as `(format, text)`: `toml` or `json`, and
+/// the text as given (empty when the stored spec is unreadable).
+pub fn campaign_file(row: &CampaignRow) -> (String, String) {
+    match serde_json::from_str::<StoredSpec>(&row.spec) {
+        Ok(stored) => (stored.format, stored.text),
+        Err(_) => (String::new(), String::new()),
+    }
 }
 
 /// The first users with their facts, and the attribute columns they have.

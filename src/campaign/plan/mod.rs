@@ -38,6 +38,7 @@ mod run;
 mod setup;
 mod timing;
 
+pub use create::campaign_file;
 pub(crate) use create::{create, load, open};
 pub(crate) use create_text::{create_text, update_text};
 pub(crate) use explain::explain;

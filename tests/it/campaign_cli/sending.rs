@@ -1,10 +1,47 @@
-//! `campaign run`, `serve` and Ctrl-C against the sandbox providers:
-//! every planned push arrives once, a due and a triggered campaign are
-//! sent by `serve`, and an interrupted run resumes without sending twice.
+//! `campaign run`, `serve`, SIGTERM and Ctrl-C against the sandbox
+//! providers: every planned push arrives once, a due and a triggered
+//! campaign are sent by `serve`, a stopped `serve` records every send in
+//! flight and leaves no lease, and an interrupted run resumes without
+//! sending twice.
 
 use super::{CAMPAIGN, Shop};
 use crate::helpers::apns_token;
 use herald::channels::sandbox::{Sandbox, SandboxConfig};
+
+/// Forty more users (x100..x139), each with an iOS device and push consent.
+async fn add_push_users(shop: &Shop) {
+    let users: String = (100..140)
+        .map(|n| format!("x{n},,UTC,GB,true,false,X{n}\n"))
+        .collect();
+    let devices: String = (100..140)
+        .map(|n| format!("x{n},ios,{},com.example.shop,\n", apns_token(n)))
+        .collect();
+    let users = shop.file(
+        "more-users.csv",
+        &format!("user_id,email,timezone,country,consent_push,consent_email,first_name\n{users}"),
+    );
+    let devices = shop.file(
+        "more-devices.csv",
+        &format!("user_id,platform,token,app_id,created_at\n{devices}"),
+    );
+    shop.ok(&["import", "users", &users]).await;
+    shop.ok(&["import", "devices", &devices]).await;
+}
+
+/// `herald serve` on the shop's database and config, on a free port.
+fn spawn_serve(shop: &Shop) -> tokio::process::Child {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_herald"))
+        .args(["--database", &shop.db.url, "--config"])
+        .arg(shop.config.as_ref().unwrap())
+        .arg("serve")
+        .env_remove("HERALD_ENV")
+        .env("HERALD__SERVER__BIND", "127.0.0.1:0")
+        .env("HERALD_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start herald serve")
+}
 
 #[tokio::test]
 async fn a_run_delivers_every_planned_push_to_the_sandbox() {
@@ -65,17 +102,7 @@ async fn serve_runs_due_and_triggered_campaigns_and_stops_on_sigterm() {
     );
     shop.ok(&["import", "items", &items]).await;
     shop.ok(&["import", "events", &events]).await;
-    let mut serve = tokio::process::Command::new(env!("CARGO_BIN_EXE_herald"))
-        .args(["--database", &shop.db.url, "--config"])
-        .arg(shop.config.as_ref().unwrap())
-        .arg("serve")
-        .env_remove("HERALD_ENV")
-        .env("HERALD__SERVER__BIND", "127.0.0.1:0")
-        .env("HERALD_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("start herald serve");
+    let mut serve = spawn_serve(&shop);
     let once_id: i64 = once.parse().unwrap();
     for _ in 0..300 {
         let done = shop
@@ -117,22 +144,7 @@ async fn sigterm_lets_in_flight_sends_finish_and_releases_every_lease() {
         .faults()
         .set_latency(std::time::Duration::from_millis(300));
     let mut shop = Shop::new().await;
-    let users: String = (100..140)
-        .map(|n| format!("x{n},,UTC,GB,true,false,X{n}\n"))
-        .collect();
-    let devices: String = (100..140)
-        .map(|n| format!("x{n},ios,{},com.example.shop,\n", apns_token(n)))
-        .collect();
-    let users = shop.file(
-        "more-users.csv",
-        &format!("user_id,email,timezone,country,consent_push,consent_email,first_name\n{users}"),
-    );
-    let devices = shop.file(
-        "more-devices.csv",
-        &format!("user_id,platform,token,app_id,created_at\n{devices}"),
-    );
-    shop.ok(&["import", "users", &users]).await;
-    shop.ok(&["import", "devices", &devices]).await;
+    add_push_users(&shop).await;
     let extra = "[dispatch]\nbatch_size = 4\n[dispatch.apns]\nconcurrency = 4\n";
     shop.config = Some(
         sandbox
@@ -144,17 +156,7 @@ async fn sigterm_lets_in_flight_sends_finish_and_releases_every_lease() {
         .replace("[\"push\", \"email\"]", "[\"push\"]")
         .replace(cron, "{ at = \"2020-01-01T00:00:00Z\" }");
     let id = shop.create(&push).await;
-    let mut serve = tokio::process::Command::new(env!("CARGO_BIN_EXE_herald"))
-        .args(["--database", &shop.db.url, "--config"])
-        .arg(shop.config.as_ref().unwrap())
-        .arg("serve")
-        .env_remove("HERALD_ENV")
-        .env("HERALD__SERVER__BIND", "127.0.0.1:0")
-        .env("HERALD_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("start herald serve");
+    let mut serve = spawn_serve(&shop);
     for _ in 0..600 {
         if sandbox.record().count("apns") > 0 {
             break;
@@ -197,22 +199,7 @@ async fn ctrl_c_stops_a_run_between_batches_and_a_rerun_resumes_it() {
         .faults()
         .set_latency(std::time::Duration::from_millis(200));
     let mut shop = Shop::new().await;
-    let users: String = (100..140)
-        .map(|n| format!("x{n},,UTC,GB,true,false,X{n}\n"))
-        .collect();
-    let devices: String = (100..140)
-        .map(|n| format!("x{n},ios,{},com.example.shop,\n", apns_token(n)))
-        .collect();
-    let users = shop.file(
-        "more-users.csv",
-        &format!("user_id,email,timezone,country,consent_push,consent_email,first_name\n{users}"),
-    );
-    let devices = shop.file(
-        "more-devices.csv",
-        &format!("user_id,platform,token,app_id,created_at\n{devices}"),
-    );
-    shop.ok(&["import", "users", &users]).await;
-    shop.ok(&["import", "devices", &devices]).await;
+    add_push_users(&shop).await;
     let extra = "[dispatch]\nbatch_size = 2\n[dispatch.apns]\nconcurrency = 1\n";
     shop.config = Some(
         sandbox
