@@ -9,6 +9,15 @@
 //!   are JSON stored as `TEXT`; opaque model blobs are binary.
 //! - Ids coming from the customer (users, items) are strings; ids herald
 //!   creates (devices, campaigns, runs, outbox rows) are integers.
+//!
+//! Every migration runs in one transaction, on SQLite too (sea-orm's
+//! default there is none). Without it each DDL statement commits alone,
+//! on whichever pooled connection is free, and a connection that read the
+//! schema between a table and its unique index keeps that stale view:
+//! SQLite then rejects an upsert naming the index ("ON CONFLICT clause
+//! does not match any PRIMARY KEY or UNIQUE constraint") without
+//! rereading the schema. In a transaction, other connections see a
+//! migration whole or not at all.
 
 pub use sea_orm_migration::prelude::*;
 

@@ -16,6 +16,11 @@ const OLD: &str = "idx_outbox_status_next_attempt_at";
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
+    /// In one transaction on SQLite too (see the crate docs).
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .create_index(index("outbox", &["status", "next_attempt_at", "outbox_id"]))
