@@ -122,7 +122,7 @@ fn fresh_dir(out: &Path) -> anyhow::Result<PathBuf> {
 fn demo_settings(sandbox: &Sandbox, out: &Path, public_url: &str) -> anyhow::Result<Settings> {
     let extra = format!(
         "[server]\npublic_url = \"{public_url}\"\n\n[policy]\nfrequency_cap = \"\"\nquiet_hours = \"\"\n\n\
-         [dispatch]\nbackoff_base = \"50ms\"\nbackoff_max = \"1s\"\n\n[dispatch.email]\nconcurrency = 32\n"
+         [dispatch]\nbackoff_base = \"50ms\"\nbackoff_max = \"1s\"\n\n[dispatch.email]\nconcurrency = 128\n"
     );
     let file = sandbox.write_settings(&out.join("sandbox"), &extra)?;
     let url = format!("sqlite://{}?mode=rwc", out.join("demo.db").display());
