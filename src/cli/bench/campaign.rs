@@ -175,29 +175,19 @@ impl Sending<'_> {
     }
 
     /// Sends the run's rows as the planner writes them, until `planned`
-    /// turns true and nothing is pending.
+    /// turns true and nothing is pending (each sender follows the run).
     async fn follow(
         &self,
         run_id: i64,
         owner: &str,
-        mut planned: tokio::sync::watch::Receiver<bool>,
+        planned: tokio::sync::watch::Receiver<bool>,
     ) -> anyhow::Result<()> {
         let workers = self.senders(owner)?;
-        let (_stop, shutdown) = tokio::sync::watch::channel(false);
-        loop {
-            let finished = *planned.borrow();
-            let drains = workers
-                .iter()
-                .map(|w| w.drain(Some(run_id), shutdown.clone()));
-            for drained in futures_util::future::join_all(drains).await {
-                drained?;
-            }
-            if finished {
-                return Ok(());
-            }
-            // Nothing pending: wait for the next page (or the end).
-            let _ = tokio::time::timeout(PAGE_WAIT, planned.changed()).await;
+        let follows = workers.iter().map(|w| w.follow(run_id, planned.clone()));
+        for followed in futures_util::future::join_all(follows).await {
+            followed?;
         }
+        Ok(())
     }
 
     async fn drain(&self, run_id: i64, owner: &str) -> anyhow::Result<()> {
@@ -235,9 +225,6 @@ impl Sending<'_> {
         Ok(())
     }
 }
-
-/// How long an idle sender waits for the planner's next page.
-const PAGE_WAIT: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// The benchmark's campaign on one channel.
 fn campaign_file(channel: &str, items: bool) -> String {

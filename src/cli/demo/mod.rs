@@ -188,7 +188,6 @@ async fn play_round(
     let (run, _) = engine
         .open(id, &Occurrence::manual(1, now, false), false, now)
         .await?;
-    let plan = engine.plan(&run, "demo", now).await?;
     let channels = ChannelSet::from_settings(engine.settings())?;
     let worker = Worker::new(
         engine.store().clone(),
@@ -197,8 +196,16 @@ async fn play_round(
         "demo",
     )
     .with_fallback(engine.fallback());
-    let (_stop, shutdown) = watch::channel(false);
-    worker.drain(Some(run.run_id), shutdown).await?;
+    // Sending follows the planner page by page.
+    let (planned, done) = watch::channel(false);
+    let planning = async {
+        let plan = engine.plan(&run, "demo", now).await;
+        let _ = planned.send(true);
+        plan
+    };
+    let (plan, sent) = tokio::join!(planning, worker.follow(run.run_id, done));
+    let plan = plan?;
+    sent?;
     engine.finish_if_drained(run.run_id, now_millis()).await?;
     let behaviour = customers.react(run.run_id, now_millis()).await?;
     Ok((id, plan, behaviour))
