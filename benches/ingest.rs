@@ -16,6 +16,10 @@
 //! A plain binary (`harness = false`); client and server share the
 //! machine's cores, so the figure is end-to-end for one box.
 
+#[path = "support/serve.rs"]
+mod child;
+use child::serve;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -23,7 +27,6 @@ use std::time::{Duration, Instant};
 use herald::ingest::import::{ImportObserver, ImportOptions, Kind, RowIssue, import_file};
 use herald::store::Store;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 type BoxError = Box<dyn std::error::Error>;
 
@@ -110,36 +113,6 @@ fn api_key(url: &str) -> Result<String, BoxError> {
         .as_str()
         .ok_or("no key in the output")?
         .to_owned())
-}
-
-/// Starts `herald serve` on `url` and returns it with its address.
-async fn serve(url: &str) -> Result<(tokio::process::Child, String), BoxError> {
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_herald"))
-        .args(["--database", url, "serve"])
-        .env_remove("HERALD_ENV")
-        .env("HERALD__SERVER__BIND", "127.0.0.1:0")
-        .env("HERALD_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()?;
-    let mut lines = BufReader::new(child.stderr.take().ok_or("no stderr")?).lines();
-    let address = loop {
-        let line = lines
-            .next_line()
-            .await?
-            .ok_or("herald serve exited before listening")?;
-        if let Some(rest) = line.strip_prefix("herald serve: http://") {
-            break rest
-                .split_whitespace()
-                .next()
-                .unwrap_or_default()
-                .to_owned();
-        }
-        eprintln!("serve: {line}");
-    };
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Ok((child, address))
 }
 
 /// Creates the users through `POST /api/v1/users/batch`.

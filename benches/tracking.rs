@@ -16,6 +16,10 @@
 //! a server than many short samples would. Client and server share the
 //! machine's cores, so the figure is end-to-end for one box.
 
+#[path = "support/serve.rs"]
+mod child;
+use child::serve;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -25,7 +29,6 @@ use herald::domain::{Channel, now_millis};
 use herald::feedback::{LinkKind, LinkToken, Linker, link_key};
 use herald::ingest::import::{ImportObserver, ImportOptions, Kind, RowIssue, import_file};
 use herald::store::{NewCampaign, NewRun, Store};
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// What to run.
 struct Args {
@@ -132,36 +135,6 @@ fn click_paths(linker: &Linker, run_id: i64, users: usize) -> Vec<String> {
             url[linker.base().len()..].to_owned()
         })
         .collect()
-}
-
-/// Starts `herald serve` on `url` and returns it with its address.
-async fn serve(url: &str) -> Result<(tokio::process::Child, String), Box<dyn std::error::Error>> {
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_herald"))
-        .args(["--database", url, "serve"])
-        .env_remove("HERALD_ENV")
-        .env("HERALD__SERVER__BIND", "127.0.0.1:0")
-        .env("HERALD_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()?;
-    let mut lines = BufReader::new(child.stderr.take().ok_or("no stderr")?).lines();
-    let address = loop {
-        let line = lines
-            .next_line()
-            .await?
-            .ok_or("herald serve exited before listening")?;
-        if let Some(rest) = line.strip_prefix("herald serve: http://") {
-            break rest
-                .split_whitespace()
-                .next()
-                .unwrap_or_default()
-                .to_owned();
-        }
-        eprintln!("serve: {line}");
-    };
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Ok((child, address))
 }
 
 /// Sends `total` clicks over `concurrency` connections; returns each

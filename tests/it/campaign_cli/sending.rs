@@ -43,6 +43,25 @@ fn spawn_serve(shop: &Shop) -> tokio::process::Child {
         .expect("start herald serve")
 }
 
+/// Waits (up to 30 s) until the sandbox APNs has received a push.
+async fn first_push(sandbox: &Sandbox) {
+    for _ in 0..600 {
+        if sandbox.record().count("apns") > 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// Sends `sig` (`-TERM`, `-INT`) to a child process.
+fn signal(child: &tokio::process::Child, sig: &str) {
+    let pid = child.id().unwrap().to_string();
+    let sent = std::process::Command::new("kill")
+        .args([sig, &pid])
+        .status();
+    assert!(sent.unwrap().success(), "kill {sig} {pid}");
+}
+
 #[tokio::test]
 async fn a_run_delivers_every_planned_push_to_the_sandbox() {
     let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
@@ -119,11 +138,7 @@ async fn serve_runs_due_and_triggered_campaigns_and_stops_on_sigterm() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    let pid = serve.id().unwrap().to_string();
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status();
-    assert!(killed.unwrap().success());
+    signal(&serve, "-TERM");
     let status = serve.wait().await.unwrap();
     assert_eq!(status.code(), Some(0), "serve did not stop cleanly");
     let mut tokens: Vec<_> = (sandbox.record().of("apns").into_iter())
@@ -157,17 +172,8 @@ async fn sigterm_lets_in_flight_sends_finish_and_releases_every_lease() {
         .replace(cron, "{ at = \"2020-01-01T00:00:00Z\" }");
     let id = shop.create(&push).await;
     let mut serve = spawn_serve(&shop);
-    for _ in 0..600 {
-        if sandbox.record().count("apns") > 0 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    let pid = serve.id().unwrap().to_string();
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status();
-    assert!(killed.unwrap().success());
+    first_push(&sandbox).await;
+    signal(&serve, "-TERM");
     let status = serve.wait().await.unwrap();
     assert_eq!(status.code(), Some(0), "serve did not stop cleanly");
     let store = &shop.db.store;
@@ -219,17 +225,8 @@ async fn ctrl_c_stops_a_run_between_batches_and_a_rerun_resumes_it() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("start herald campaign run");
-    for _ in 0..300 {
-        if sandbox.record().count("apns") > 0 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    let pid = run.id().unwrap().to_string();
-    let signalled = std::process::Command::new("kill")
-        .args(["-INT", &pid])
-        .status();
-    assert!(signalled.unwrap().success());
+    first_push(&sandbox).await;
+    signal(&run, "-INT");
     let first = run.wait_with_output().await.unwrap();
     let err = String::from_utf8_lossy(&first.stderr);
     assert_eq!(first.status.code(), Some(1), "{err}");
