@@ -27,6 +27,7 @@ mod m20261128_000003_campaigns;
 mod m20261128_000004_feedback;
 mod m20261129_000005_secrets;
 mod m20261129_000006_outbox_claim_index;
+mod m20261129_000007_rank_lists;
 mod util;
 
 /// The ordered list of migrations applied by `herald migrate`.
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000004_feedback::Migration),
             Box::new(m20261129_000005_secrets::Migration),
             Box::new(m20261129_000006_outbox_claim_index::Migration),
+            Box::new(m20261129_000007_rank_lists::Migration),
         ]
     }
 }

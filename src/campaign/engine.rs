@@ -84,6 +84,11 @@ pub struct PlanReport {
     pub skipped: std::collections::BTreeMap<String, u64>,
     /// Users looked at (audience evaluated).
     pub scanned: u64,
+    /// Users whose items came from the model's precomputed lists (by
+    /// this planner).
+    pub ranked_from_lists: u64,
+    /// Users whose items were ranked live by the model (by this planner).
+    pub ranked_live: u64,
 }
 
 /// Why one user did or did not get a campaign, in words and codes.

@@ -20,6 +20,8 @@ mod shop;
 mod user;
 mod worker;
 
+pub use rank::train_model;
+
 use crate::config::{self, Settings};
 use crate::store::Store;
 use clap::{Parser, Subcommand};

@@ -25,6 +25,7 @@ pub mod eval;
 pub mod features;
 pub mod hybrid;
 pub mod linalg;
+pub mod lists;
 pub mod load;
 pub mod metrics;
 pub mod mmr;

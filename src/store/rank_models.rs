@@ -39,6 +39,18 @@ pub struct RankModelRow {
     pub created_at: i64,
 }
 
+/// What planning needs to know of the active model before (or instead
+/// of) loading its state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RankModelMeta {
+    /// Its id.
+    pub model_id: i64,
+    /// Hyper-parameters (JSON).
+    pub params: String,
+    /// The description of its precomputed lists (JSON), once complete.
+    pub lists: Option<String>,
+}
+
 fn col(name: &str) -> Alias {
     Alias::new(name)
 }
@@ -85,6 +97,49 @@ impl Store {
 
     /// The active ranking model, if one was trained.
     pub async fn active_rank_model(&self) -> Result<Option<RankModelRow>, StoreError> {
+        self.rank_model_where(Expr::col(col("active")).eq(true))
+            .await
+    }
+
+    /// The ranking model with this id, active or not.
+    pub async fn rank_model(&self, model_id: i64) -> Result<Option<RankModelRow>, StoreError> {
+        self.rank_model_where(Expr::col(col("model_id")).eq(model_id))
+            .await
+    }
+
+    /// The active model's id, parameters and list description, without
+    /// its (large) state.
+    pub async fn active_rank_model_meta(&self) -> Result<Option<RankModelMeta>, StoreError> {
+        let stmt = Query::select()
+            .columns(["model_id", "params", "lists"].map(col))
+            .from(col("rank_models"))
+            .and_where(Expr::col(col("active")).eq(true))
+            .order_by(col("model_id"), Order::Desc)
+            .limit(1)
+            .to_owned();
+        let Some(r) = self
+            .db()
+            .query_one(&stmt)
+            .await
+            .map_err(ctx("read rank model"))?
+        else {
+            return Ok(None);
+        };
+        let read = |r: &sea_orm::QueryResult| -> Result<RankModelMeta, sea_orm::DbErr> {
+            Ok(RankModelMeta {
+                model_id: r.try_get("", "model_id")?,
+                params: r.try_get("", "params")?,
+                lists: r.try_get("", "lists")?,
+            })
+        };
+        read(&r).map(Some).map_err(ctx("read rank model"))
+    }
+
+    /// The newest model matching `condition`.
+    async fn rank_model_where(
+        &self,
+        condition: sea_orm::sea_query::SimpleExpr,
+    ) -> Result<Option<RankModelRow>, StoreError> {
         let stmt = Query::select()
             .columns(
                 [
@@ -98,7 +153,7 @@ impl Store {
                 .map(col),
             )
             .from(col("rank_models"))
-            .and_where(Expr::col(col("active")).eq(true))
+            .and_where(condition)
             .order_by(col("model_id"), Order::Desc)
             .limit(1)
             .to_owned();

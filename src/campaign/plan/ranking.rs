@@ -1,22 +1,30 @@
-//! Recommendations for the users of one page: the active ranker loaded
-//! once per run (with today's stock), scored in parallel. A user the
-//! model was trained on starts from the history snapshot saved with the
-//! model and reads only the events that came after it (an index range
-//! per user, usually empty); any other user's history is read whole and
-//! they rank as a new user from it and their segment (cold start).
-//! Everything is a function of the data and the model: no clock, no
+//! Recommendations for the users of one page. A user whose precomputed
+//! list still holds (the model's lists answer the campaign's options and
+//! today's stock, the user is in the same segment and has no event newer
+//! than the model) is read from `rank_lists`, a page at a time; anyone
+//! else is ranked live by the model, which is loaded (with today's stock)
+//! only when the first such user comes. Live, a user the model was
+//! trained on starts from the history snapshot saved with the model and
+//! reads only the events that came after it (an index range per user,
+//! usually empty); any other user's history is read whole and they rank
+//! as a new user from it and their segment (cold start). Both ways give
+//! the same items, scores, reasons and features (see `rank::lists`), and
+//! everything is a function of the data and the model: no clock, no
 //! randomness.
 
 use crate::campaign::engine::CampaignError;
 use crate::campaign::spec::Recommendations;
-use crate::rank::Interaction;
 use crate::rank::dataset::{NONE, Signal, fold, secs};
 use crate::rank::features::{F, Scratch};
 use crate::rank::linalg::par_chunks_mut;
+use crate::rank::lists::{ListsMeta, UserList};
 use crate::rank::load::load_catalog;
 use crate::rank::recommend::{RecommendOptions, Recommendation, Recommender, UserInput};
+use crate::rank::{Catalog, Interaction};
 use crate::store::{RankEventRow, Store, UserFactRow};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use tokio::sync::OnceCell;
 
 /// One recommended item for one user.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,20 +39,23 @@ pub(crate) struct Ranked {
     pub features: [f32; F],
 }
 
-/// A loaded ranker with the options of the campaign.
+/// The active ranker for one campaign: its precomputed lists when they
+/// answer the campaign, the model itself on demand.
 pub(crate) struct Ranking {
-    /// The model with its catalogue.
-    recommender: Recommender,
-    /// Its stored id.
+    /// The model's stored id.
     model_id: i64,
-    /// The dense indices of the users the model was trained on, in the
-    /// order of their ids (a binary search finds one; 4 bytes a user
-    /// where a map by id would copy every id).
-    known: Vec<u32>,
-    /// Dense index of each catalogue item, by id.
-    items: HashMap<String, u32>,
+    /// Its hyper-parameters (JSON), for loading it.
+    params: String,
     /// Items per user and diversity.
     options: RecommendOptions,
+    /// The model's lists, when they answer this campaign.
+    lists: Option<ListsMeta>,
+    /// Today's catalogue (the stock live ranking applies).
+    current: Catalog,
+    /// The model, loaded for the first user the lists do not answer.
+    live: OnceCell<Live>,
+    /// Users answered from lists and live so far.
+    counts: [AtomicU64; 2],
 }
 
 fn rank_error(e: impl std::fmt::Display) -> CampaignError {
@@ -60,19 +71,167 @@ impl Ranking {
         wanted: Option<i64>,
         recommendations: &Recommendations,
     ) -> Result<Option<Ranking>, CampaignError> {
-        let Some(row) = store.active_rank_model().await? else {
+        let Some(meta) = store.active_rank_model_meta().await? else {
             return Ok(None);
         };
-        if wanted.is_some_and(|w| w != row.model_id) {
+        if wanted.is_some_and(|w| w != meta.model_id) {
             tracing::warn!(
                 wanted = wanted,
-                active = row.model_id,
+                active = meta.model_id,
                 "the run's ranking model is no longer active; using the active one"
             );
         }
-        let mut recommender =
-            Recommender::from_state(&row.params, &row.state).map_err(rank_error)?;
-        recommender.set_stock(&load_catalog(store).await.map_err(rank_error)?);
+        let options = RecommendOptions {
+            n: recommendations.n,
+            diversity: recommendations.diversity as f32,
+        };
+        let current = load_catalog(store).await.map_err(rank_error)?;
+        let lists = meta
+            .lists
+            .as_deref()
+            .and_then(|json| serde_json::from_str::<ListsMeta>(json).ok())
+            .filter(|lists| lists.serves(&options, &current));
+        Ok(Some(Ranking {
+            model_id: meta.model_id,
+            params: meta.params,
+            options,
+            lists,
+            current,
+            live: OnceCell::new(),
+            counts: Default::default(),
+        }))
+    }
+
+    /// The model's stored id.
+    pub fn model_id(&self) -> i64 {
+        self.model_id
+    }
+
+    /// Users answered from precomputed lists and ranked live so far.
+    pub fn counts(&self) -> (u64, u64) {
+        let [lists, live] = &self.counts;
+        (lists.load(Ordering::Relaxed), live.load(Ordering::Relaxed))
+    }
+
+    /// Recommendations for each of `users`, in the same order.
+    pub async fn rank(
+        &self,
+        store: &Store,
+        users: &[&UserFactRow],
+    ) -> Result<Vec<Vec<Ranked>>, CampaignError> {
+        if users.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut out = self.listed(store, users).await?;
+        let rest: Vec<&UserFactRow> = users
+            .iter()
+            .zip(&out)
+            .filter(|(_, list)| list.is_none())
+            .map(|(u, _)| *u)
+            .collect();
+        let answered = (users.len() - rest.len()) as u64;
+        self.counts[0].fetch_add(answered, Ordering::Relaxed);
+        self.counts[1].fetch_add(rest.len() as u64, Ordering::Relaxed);
+        if !rest.is_empty() {
+            let live = self.live(store).await?;
+            let mut ranked = live.rank(store, &rest, &self.options).await?.into_iter();
+            for slot in out.iter_mut().filter(|list| list.is_none()) {
+                *slot = ranked.next();
+            }
+        }
+        Ok(out.into_iter().map(Option::unwrap_or_default).collect())
+    }
+
+    /// Each user's precomputed list, cut to the campaign's length, where
+    /// it still holds; `None` where the user must be ranked live.
+    async fn listed(
+        &self,
+        store: &Store,
+        users: &[&UserFactRow],
+    ) -> Result<Vec<Option<Vec<Ranked>>>, CampaignError> {
+        let Some(meta) = &self.lists else {
+            return Ok(vec![None; users.len()]);
+        };
+        let ids: Vec<&str> = users.iter().map(|u| u.user_id.as_str()).collect();
+        let mut stored = store.rank_lists(self.model_id, &ids).await?;
+        let listed: Vec<String> = stored.keys().cloned().collect();
+        // The same cut-off as live ranking's snapshot (whole seconds).
+        let since = meta.until_ms.saturating_add(1000);
+        let newer: HashSet<String> = store
+            .rank_events_since(&listed, since)
+            .await?
+            .into_iter()
+            .map(|e| e.user_id)
+            .collect();
+        Ok(users
+            .iter()
+            .map(|user| {
+                if newer.contains(&user.user_id) {
+                    return None;
+                }
+                let list = UserList::decode(&stored.remove(&user.user_id)?)
+                    .inspect_err(|e| tracing::warn!(user = %user.user_id, "{e}; ranking live"))
+                    .ok()?;
+                (list.segment == segment_of(user)).then(|| self.cut(list))
+            })
+            .collect())
+    }
+
+    /// The first `n` items of a stored list.
+    fn cut(&self, list: UserList) -> Vec<Ranked> {
+        list.items
+            .into_iter()
+            .take(self.options.n)
+            .map(|item| Ranked {
+                item_id: item.item_id,
+                score: f64::from(item.score),
+                reason: item.reason,
+                features: item.features,
+            })
+            .collect()
+    }
+
+    /// The model, loaded on first use.
+    async fn live(&self, store: &Store) -> Result<&Live, CampaignError> {
+        self.live
+            .get_or_try_init(|| Live::load(store, self.model_id, &self.params, &self.current))
+            .await
+    }
+}
+
+/// A user's segment as the ranker numbers it.
+fn segment_of(user: &UserFactRow) -> u32 {
+    user.segment
+        .and_then(|s| u32::try_from(s).ok())
+        .unwrap_or(NONE)
+}
+
+/// A loaded model that ranks users one page at a time.
+struct Live {
+    /// The model with its catalogue.
+    recommender: Recommender,
+    /// The dense indices of the users the model was trained on, in the
+    /// order of their ids (a binary search finds one; 4 bytes a user
+    /// where a map by id would copy every id).
+    known: Vec<u32>,
+    /// Dense index of each catalogue item, by id.
+    items: HashMap<String, u32>,
+}
+
+impl Live {
+    /// Loads model `model_id` and applies today's stock to it.
+    async fn load(
+        store: &Store,
+        model_id: i64,
+        params: &str,
+        current: &Catalog,
+    ) -> Result<Live, CampaignError> {
+        let row = store
+            .rank_model(model_id)
+            .await?
+            .ok_or_else(|| rank_error(format!("model {model_id} is gone")))?;
+        let mut recommender = Recommender::from_state(params, &row.state).map_err(rank_error)?;
+        recommender.set_stock(current);
         let known = by_id(&recommender.snapshot.user_ids);
         let items = recommender
             .catalog
@@ -81,21 +240,11 @@ impl Ranking {
             .enumerate()
             .map(|(i, id)| (id.clone(), i as u32))
             .collect();
-        Ok(Some(Ranking {
+        Ok(Live {
             recommender,
-            model_id: row.model_id,
             known,
             items,
-            options: RecommendOptions {
-                n: recommendations.n,
-                diversity: recommendations.diversity as f32,
-            },
-        }))
-    }
-
-    /// The model's stored id.
-    pub fn model_id(&self) -> i64 {
-        self.model_id
+        })
     }
 
     /// The dense index of a user the model was trained on.
@@ -108,34 +257,30 @@ impl Ranking {
     }
 
     /// Recommendations for each of `users`, in the same order.
-    pub async fn rank(
+    async fn rank(
         &self,
         store: &Store,
         users: &[&UserFactRow],
+        options: &RecommendOptions,
     ) -> Result<Vec<Vec<Ranked>>, CampaignError> {
-        if users.is_empty() {
-            return Ok(Vec::new());
-        }
         let histories = self.histories(store, users).await?;
         let inputs: Vec<(u32, UserInput)> = users
             .iter()
             .zip(histories)
             .map(|(user, history)| {
                 let index = self.index_of(&user.user_id);
-                let segment = user
-                    .segment
-                    .and_then(|s| u32::try_from(s).ok())
-                    .unwrap_or(NONE);
                 (
                     index.unwrap_or(self.recommender.snapshot.user_ids.len() as u32),
-                    UserInput { history, segment },
+                    UserInput {
+                        history,
+                        segment: segment_of(user),
+                    },
                 )
             })
             .collect();
-        let picks = self.score(&inputs);
+        let picks = self.score(&inputs, options);
         Ok(picks.iter().map(|list| self.describe(list)).collect())
     }
-
     /// Each user's folded history: the model's snapshot updated with the
     /// events after it for users the model knows, every event for others.
     async fn histories(
@@ -191,16 +336,18 @@ impl Ranking {
     }
 
     /// Scores users in parallel.
-    fn score(&self, inputs: &[(u32, UserInput)]) -> Vec<Vec<Recommendation>> {
+    fn score(
+        &self,
+        inputs: &[(u32, UserInput)],
+        options: &RecommendOptions,
+    ) -> Vec<Vec<Recommendation>> {
         let mut out: Vec<Vec<Recommendation>> = vec![Vec::new(); inputs.len()];
         par_chunks_mut(&mut out, 64, |start, chunk| {
             let mut scratch = Scratch::default();
             for (offset, slot) in chunk.iter_mut().enumerate() {
                 let (index, input) = &inputs[start + offset];
                 let view = self.recommender.view(*index, input);
-                *slot = self
-                    .recommender
-                    .recommend(&view, &self.options, &mut scratch);
+                *slot = self.recommender.recommend(&view, options, &mut scratch);
             }
         });
         out

@@ -266,7 +266,10 @@ impl Planning<'_> {
     async fn close(mut self) -> Result<PlanReport, CampaignError> {
         self.written().await?;
         let store = self.engine.store();
-        let report = counted(store, self.run.run_id, self.report.scanned).await?;
+        let mut report = counted(store, self.run.run_id, self.report.scanned).await?;
+        if let Some(ranking) = &self.setup.ranking {
+            (report.ranked_from_lists, report.ranked_live) = ranking.counts();
+        }
         let stats = serde_json::to_string(&report).unwrap_or_default();
         let (status, finished) = if self.dry() {
             ("dry_run", Some(self.now))
@@ -282,6 +285,8 @@ impl Planning<'_> {
             send = report.send,
             deferred = report.deferred,
             scanned = report.scanned,
+            ranked_from_lists = report.ranked_from_lists,
+            ranked_live = report.ranked_live,
             "run planned"
         );
         Ok(report)

@@ -217,7 +217,7 @@ fn campaign_file(round: u32) -> String {
     format!(
         "name = \"Weekly picks, round {round}\"\nchannels = [\"push\", \"email\", \"sms\"]\n\
          schedule = {{ at = \"2026-01-01T00:00:00Z\" }}\nholdout = 0.1\n\
-         recommendations = {{ n = 3, diversity = 0.3 }}\n\n\
+         recommendations = {{ n = 3, diversity = 0.2 }}\n\n\
          [[variants]]\nname = \"A\"\nweight = 0.5\ntitle = \"{{{{ items[0].title }}}} is waiting\"\n\
          body = \"From {{{{ items[0].price | money(items[0].currency) }}}}\"\n\
          email_subject = \"Your picks this week\"\nemail_template = \"weekly_picks\"\n\n\

@@ -2,6 +2,7 @@
 //! compare every model offline, and (in [`recommend`]) recommend for one
 //! user or, streamed batch by batch to a CSV file, for every user.
 
+mod lists;
 mod recommend;
 
 pub(crate) use recommend::peak_rss_mib;
@@ -149,15 +150,13 @@ pub(super) async fn read_histories(
 }
 
 /// Fits the hybrid on every user's history and saves it as the active
-/// model; returns its id and the training metrics. The blend learns from
+/// model with every user's precomputed list (what `herald rank train`
+/// does); returns its id and the training metrics. The blend learns from
 /// campaign clicks when the store holds enough exposures with a known
 /// outcome ([`ClickExamples::enough`]), else from held-out interactions;
 /// the metrics say which (`blend_source`: `clicks` or `held_out`) and
 /// how many exposures and clicks there were.
-pub(crate) async fn train_model(
-    store: &Store,
-    seed: u64,
-) -> anyhow::Result<(i64, serde_json::Value)> {
+pub async fn train_model(store: &Store, seed: u64) -> anyhow::Result<(i64, serde_json::Value)> {
     let data = load(store).await?;
     let params = HybridParams {
         seed,
@@ -169,7 +168,7 @@ pub(crate) async fn train_model(
     let start = Instant::now();
     let (recommender, click_auc) = fit(&data, &params, &clicks)?;
     let fit_seconds = start.elapsed().as_secs_f64();
-    let metrics = serde_json::json!({
+    let mut metrics = serde_json::json!({
         "fit_seconds": fit_seconds,
         "users": data.user_count(),
         "items": data.item_count(),
@@ -189,6 +188,9 @@ pub(crate) async fn train_model(
         now: now_millis(),
     };
     let id = store.save_rank_model(&model).await?;
+    let lists = lists::write_lists(store, id, &recommender, &data.users.segment).await?;
+    metrics["list_users"] = lists.users.into();
+    metrics["list_seconds"] = lists.seconds.into();
     Ok((id, metrics))
 }
 
@@ -241,13 +243,15 @@ async fn train(store: &Store, seed: u64, json: bool) -> anyhow::Result<()> {
         );
     } else {
         println!(
-            "ranking model {id} (hybrid over {}) trained on {} users, {} items, {} interactions in {:.2} s; {}; now active",
+            "ranking model {id} (hybrid over {}) trained on {} users, {} items, {} interactions in {:.2} s; {}; lists for {} users stored in {:.2} s; now active",
             metrics["collaborative"].as_str().unwrap_or("?"),
             metrics["users"],
             metrics["items"],
             metrics["interactions"],
             metrics["fit_seconds"].as_f64().unwrap_or(0.0),
-            blend_words(&metrics)
+            blend_words(&metrics),
+            metrics["list_users"],
+            metrics["list_seconds"].as_f64().unwrap_or(0.0),
         );
     }
     Ok(())
