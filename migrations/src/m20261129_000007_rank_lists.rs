@@ -1,12 +1,14 @@
 //! Each user's recommendations, computed when a ranking model is trained,
 //! so a campaign reads a page of lists instead of loading the model and
 //! scoring every user. `rank_lists` holds one encoded list per (model,
-//! user); `rank_models.lists` describes the lists of a model (items per
+//! user); a row of `rank_list_sets` describes a model's lists (items per
 //! list, diversity, the stock they assumed, the history cut-off) and is
-//! set only once every list is written, so a reader never sees half a set.
-//! Erasing a user or a model erases their lists (foreign keys).
+//! written only once every list is in, so a reader never sees half a set.
+//! Erasing a user or a model erases their lists (foreign keys). Model rows
+//! are never rewritten for this: an update rewrites a SQLite row whole,
+//! state blob included.
 
-use crate::util::{cascade, drop_tables};
+use crate::util::{cascade, drop_tables, index};
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
@@ -22,26 +24,20 @@ impl MigrationTrait for Migration {
 
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager.create_table(rank_lists()).await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table("rank_models")
-                    .add_column(text_null("lists"))
-                    .take(),
-            )
-            .await
+        manager.create_table(rank_list_sets()).await?;
+        manager.create_index(active_models()).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
-            .alter_table(
-                Table::alter()
+            .drop_index(
+                Index::drop()
+                    .name("idx_rank_models_active_model_id_params")
                     .table("rank_models")
-                    .drop_column("lists")
-                    .take(),
+                    .to_owned(),
             )
             .await?;
-        drop_tables(manager, &["rank_lists"]).await
+        drop_tables(manager, &["rank_list_sets", "rank_lists"]).await
     }
 }
 
@@ -62,4 +58,28 @@ fn rank_lists() -> TableCreateStatement {
         ))
         .foreign_key(&mut cascade("rank_lists", "user_id", "users", "user_id"))
         .take()
+}
+
+/// A model's complete set of lists: what they assumed (JSON).
+fn rank_list_sets() -> TableCreateStatement {
+    Table::create()
+        .table("rank_list_sets")
+        .if_not_exists()
+        .col(big_integer("model_id").primary_key())
+        .col(text("meta"))
+        .foreign_key(&mut cascade(
+            "rank_list_sets",
+            "model_id",
+            "rank_models",
+            "model_id",
+        ))
+        .take()
+}
+
+/// Finding the active model from an index: SQLite keeps a row's columns
+/// in order, and `active` comes after the state blob, so filtering on it
+/// in the table walks every model's blob (hundreds of MiB at a million
+/// users).
+fn active_models() -> IndexCreateStatement {
+    index("rank_models", &["active", "model_id", "params"])
 }

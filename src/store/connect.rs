@@ -1,7 +1,8 @@
 //! Opening the database. SQLite gets WAL journaling, `synchronous=NORMAL`
 //! (durable at each checkpoint, safe with WAL), a busy timeout so writers
-//! wait rather than fail, foreign keys on, and a 64 MiB page cache plus
-//! memory-mapped reads (bulk imports touch indexes all over the file).
+//! wait rather than fail, foreign keys on, and a 16 MiB page cache per
+//! connection plus memory-mapped reads (bulk imports touch indexes all
+//! over the file).
 //! PostgreSQL gets a pool.
 
 use super::{Store, StoreError};
@@ -42,6 +43,16 @@ pub fn mask_password(url: &str) -> String {
     }
 }
 
+/// SQLite's page cache per connection, in KiB (negative: a size, not a
+/// page count). Reads past it go through the memory map, so a bigger
+/// cache mostly buys memory: 64 MiB per pooled connection made the page
+/// caches most of a campaign's peak.
+const CACHE_KIB: &str = "-16384";
+/// Prepared statements kept per SQLite connection. Multi-row inserts
+/// compile to large programs, one per row count, so a long cache of them
+/// held tens of MiB.
+const STATEMENT_CACHE: usize = 24;
+
 impl Store {
     /// Opens a pool on `url` with at most `max_connections` connections.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Store, StoreError> {
@@ -57,7 +68,8 @@ impl Store {
                     .synchronous(SqliteSynchronous::Normal)
                     .busy_timeout(Duration::from_secs(30))
                     .foreign_keys(true)
-                    .pragma("cache_size", "-65536")
+                    .statement_cache_capacity(STATEMENT_CACHE)
+                    .pragma("cache_size", CACHE_KIB)
                     .pragma("temp_store", "memory")
                     .pragma("mmap_size", "1073741824")
             });

@@ -1,7 +1,7 @@
 //! Precomputed recommendation lists: one encoded list per (ranking model,
 //! user), written in batches after the model is trained, then marked
-//! complete on the model row (`rank_models.lists`, a JSON description)
-//! in the same transaction that drops older models' lists. Readers look
+//! complete (a `rank_list_sets` row with a JSON description) in the same
+//! transaction that drops older models' lists. Readers look
 //! up a page of users at a time and use a model's lists only once the
 //! mark is there. The list encoding belongs to `rank::lists`.
 
@@ -54,29 +54,28 @@ impl Store {
 
     /// Marks the lists of `model_id` complete with their description
     /// (JSON) and drops the lists of older models.
-    pub async fn finish_rank_lists(&self, model_id: i64, lists: &str) -> Result<(), StoreError> {
+    pub async fn finish_rank_lists(&self, model_id: i64, meta: &str) -> Result<(), StoreError> {
         let txn = self.begin_write().await.map_err(ctx("begin rank lists"))?;
-        let mark = Query::update()
-            .table(col("rank_models"))
-            .value(col("lists"), lists)
-            .and_where(Expr::col(col("model_id")).eq(model_id))
+        let mark = Query::insert()
+            .into_table(col("rank_list_sets"))
+            .columns(["model_id", "meta"].map(col))
+            .values_panic([model_id.into(), meta.into()])
+            .on_conflict(
+                sea_orm::sea_query::OnConflict::column(col("model_id"))
+                    .update_column(col("meta"))
+                    .to_owned(),
+            )
             .to_owned();
         txn.execute(&mark).await.map_err(ctx("mark rank lists"))?;
-        let older = Query::delete()
-            .from_table(col("rank_lists"))
-            .and_where(Expr::col(col("model_id")).lt(model_id))
-            .to_owned();
-        txn.execute(&older)
-            .await
-            .map_err(ctx("drop older rank lists"))?;
-        let unmark = Query::update()
-            .table(col("rank_models"))
-            .value(col("lists"), Option::<String>::None)
-            .and_where(Expr::col(col("model_id")).lt(model_id))
-            .to_owned();
-        txn.execute(&unmark)
-            .await
-            .map_err(ctx("unmark older rank lists"))?;
+        for table in ["rank_lists", "rank_list_sets"] {
+            let older = Query::delete()
+                .from_table(col(table))
+                .and_where(Expr::col(col("model_id")).lt(model_id))
+                .to_owned();
+            txn.execute(&older)
+                .await
+                .map_err(ctx("drop older rank lists"))?;
+        }
         txn.commit().await.map_err(ctx("commit rank lists"))
     }
 

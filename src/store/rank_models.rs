@@ -5,7 +5,7 @@
 
 use super::{Store, StoreError, ctx};
 use sea_orm::ConnectionTrait;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query, Value};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Order, Query, Value};
 
 /// A ranking model to save.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,7 +47,7 @@ pub struct RankModelMeta {
     pub model_id: i64,
     /// Hyper-parameters (JSON).
     pub params: String,
-    /// The description of its precomputed lists (JSON), once complete.
+    /// The description of its precomputed lists (JSON), once all are in.
     pub lists: Option<String>,
 }
 
@@ -59,9 +59,12 @@ impl Store {
     /// Saves a ranking model and makes it the active one; returns its id.
     pub async fn save_rank_model(&self, model: &NewRankModel) -> Result<i64, StoreError> {
         let txn = self.begin_write().await.map_err(ctx("begin rank model"))?;
+        // Only the active row: an update rewrites a row whole, state blob
+        // included.
         let deactivate = Query::update()
             .table(col("rank_models"))
             .value(col("active"), false)
+            .and_where(Expr::col(col("active")).eq(true))
             .to_owned();
         txn.execute(&deactivate)
             .await
@@ -110,11 +113,21 @@ impl Store {
     /// The active model's id, parameters and list description, without
     /// its (large) state.
     pub async fn active_rank_model_meta(&self) -> Result<Option<RankModelMeta>, StoreError> {
+        let m = Alias::new("m");
+        let s = Alias::new("s");
         let stmt = Query::select()
-            .columns(["model_id", "params", "lists"].map(col))
-            .from(col("rank_models"))
-            .and_where(Expr::col(col("active")).eq(true))
-            .order_by(col("model_id"), Order::Desc)
+            .column((m.clone(), col("model_id")))
+            .column((m.clone(), col("params")))
+            .column((s.clone(), col("meta")))
+            .from_as(col("rank_models"), m.clone())
+            .join_as(
+                JoinType::LeftJoin,
+                col("rank_list_sets"),
+                s.clone(),
+                Expr::col((s.clone(), col("model_id"))).equals((m.clone(), col("model_id"))),
+            )
+            .and_where(Expr::col((m.clone(), col("active"))).eq(true))
+            .order_by((m, col("model_id")), Order::Desc)
             .limit(1)
             .to_owned();
         let Some(r) = self
@@ -129,7 +142,7 @@ impl Store {
             Ok(RankModelMeta {
                 model_id: r.try_get("", "model_id")?,
                 params: r.try_get("", "params")?,
-                lists: r.try_get("", "lists")?,
+                lists: r.try_get("", "meta")?,
             })
         };
         read(&r).map(Some).map_err(ctx("read rank model"))

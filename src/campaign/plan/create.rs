@@ -173,7 +173,7 @@ pub(crate) async fn open(
         hint,
     })?;
     let segment_model_id = store.active_segment_model().await?.map(|m| m.model_id);
-    let rank_model_id = store.active_rank_model().await?.map(|m| m.model_id);
+    let rank_model_id = store.active_rank_model_meta().await?.map(|m| m.model_id);
     let run = NewRun {
         campaign_id,
         occurrence: occurrence.key.clone(),
