@@ -262,7 +262,7 @@ pub async fn import_dir(
         item_row(p, l, f, files.recbole)
     })?;
     let ratings = parse_all(&files.ratings, files.recbole, '\t', rating_row)?;
-    let txn = store.begin_import().await?;
+    let txn = store.begin_bulk_import().await?;
     match write(&txn, &users, &items, &ratings, now).await {
         Ok(report) => {
             txn.commit().await?;

@@ -47,7 +47,9 @@ pub fn mask_password(url: &str) -> String {
 /// page count). Reads past it go through the memory map, so a bigger
 /// cache mostly buys memory: 64 MiB per pooled connection made the page
 /// caches most of a campaign's peak.
-const CACHE_KIB: &str = "-16384";
+pub(super) const CACHE_KIB: &str = "-16384";
+/// The page cache of a bulk import's connection while it imports.
+pub(super) const BULK_CACHE_KIB: &str = "-65536";
 /// Prepared statements kept per SQLite connection. Multi-row inserts
 /// compile to large programs, one per row count, so a long cache of them
 /// held tens of MiB.

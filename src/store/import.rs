@@ -25,6 +25,8 @@ pub struct UserColumns {
 pub struct ImportTxn {
     /// The transaction every batch of the file runs in.
     txn: DatabaseTransaction,
+    /// Whether its connection's page cache was enlarged (SQLite bulk load).
+    bulk: bool,
 }
 
 fn val<T: Into<Value>>(value: T) -> SimpleExpr {
@@ -69,22 +71,54 @@ pub fn event_id(event: &EventRecord) -> i64 {
 }
 
 impl super::Store {
-    /// Starts the transaction a whole import file runs in.
+    /// Starts the transaction one batch of rows runs in (the API's).
     pub async fn begin_import(&self) -> Result<ImportTxn, StoreError> {
         let txn = self.begin_write().await.map_err(ctx("begin import"))?;
-        Ok(ImportTxn { txn })
+        Ok(ImportTxn { txn, bulk: false })
     }
+
+    /// Starts the transaction a whole import file runs in. On SQLite its
+    /// connection gets a larger page cache until the end of the
+    /// transaction: a bulk load touches the events indexes all over the
+    /// file (1M events: 31 s with the pool's 16 MiB, 21 s with 64 MiB).
+    pub async fn begin_bulk_import(&self) -> Result<ImportTxn, StoreError> {
+        let txn = self.begin_write().await.map_err(ctx("begin import"))?;
+        let bulk = self.backend() == super::Backend::Sqlite;
+        if bulk {
+            cache_size(&txn, super::connect::BULK_CACHE_KIB).await?;
+        }
+        Ok(ImportTxn { txn, bulk })
+    }
+}
+
+/// Sets the SQLite page cache of the transaction's connection (KiB when
+/// negative).
+async fn cache_size(txn: &DatabaseTransaction, kib: &str) -> Result<(), StoreError> {
+    txn.execute_unprepared(&format!("PRAGMA cache_size = {kib}"))
+        .await
+        .map(|_| ())
+        .map_err(ctx("size the page cache"))
 }
 
 impl ImportTxn {
     /// Makes the file's rows visible to everyone.
     pub async fn commit(self) -> Result<(), StoreError> {
+        self.restore_cache().await?;
         self.txn.commit().await.map_err(ctx("commit import"))
     }
 
     /// Discards every row of the file.
     pub async fn rollback(self) -> Result<(), StoreError> {
+        self.restore_cache().await?;
         self.txn.rollback().await.map_err(ctx("roll back import"))
+    }
+
+    /// Gives a bulk import's connection back the pool's page cache size.
+    async fn restore_cache(&self) -> Result<(), StoreError> {
+        if self.bulk {
+            cache_size(&self.txn, super::connect::CACHE_KIB).await?;
+        }
+        Ok(())
     }
 
     /// Which of `ids` exist in `table` (`users` or `items`).

@@ -57,7 +57,7 @@ pub(super) async fn write_all(
         file: file.to_owned(),
         source,
     };
-    let txn = store.begin_import().await.map_err(store_err)?;
+    let txn = store.begin_bulk_import().await.map_err(store_err)?;
     let mut progress = Progress {
         file,
         report: ImportReport::default(),
