@@ -239,6 +239,11 @@ pub fn groups_ndcg(blend: &Blend, groups: &[BlendGroup], k: usize) -> f64 {
 fn group_ndcg(blend: &Blend, g: &BlendGroup, k: usize, scores: &mut Vec<f32>) -> f64 {
     scores.clear();
     scores.extend(g.rows.iter().map(|r| blend.score(r)));
+    list_ndcg(scores, g, k)
+}
+
+/// NDCG@k of a group's list ordered by `scores` (one per row).
+fn list_ndcg(scores: &[f32], g: &BlendGroup, k: usize) -> f64 {
     let mut order: Vec<usize> = (0..scores.len()).collect();
     let better = |a: &usize, b: &usize| scores[*b].total_cmp(&scores[*a]).then(a.cmp(b));
     if order.len() > k && k > 0 {
@@ -256,6 +261,28 @@ fn group_ndcg(blend: &Blend, g: &BlendGroup, k: usize, scores: &mut Vec<f32>) ->
         .map(|r| 1.0 / ((r + 2) as f64).log2())
         .sum();
     if idcg > 0.0 { dcg / idcg } else { 0.0 }
+}
+
+/// Mean NDCG@k over groups whose rows score `scores` plus `step` times
+/// feature `f` (the groups split over the cores): one trial of the
+/// listwise search without recomputing every dot product.
+fn stepped_ndcg(
+    groups: &[BlendGroup],
+    scores: &[Vec<f32>],
+    (f, step): (usize, f32),
+    k: usize,
+) -> f64 {
+    let mut per_group = vec![0.0f64; groups.len()];
+    par_chunks_mut(&mut per_group, 128, |start, chunk| {
+        let mut trial = Vec::new();
+        for (offset, out) in chunk.iter_mut().enumerate() {
+            let (g, base) = (&groups[start + offset], &scores[start + offset]);
+            trial.clear();
+            trial.extend(base.iter().zip(&g.rows).map(|(s, r)| s + step * r[f]));
+            *out = list_ndcg(&trial, g, k);
+        }
+    });
+    per_group.iter().sum::<f64>() / groups.len().max(1) as f64
 }
 
 /// Rows of a group kept for the listwise search: the `HEAD` best by the
@@ -288,15 +315,22 @@ pub fn refine_listwise(start: &Blend, groups: &[BlendGroup], k: usize, rounds: u
     let mut best = start.clone();
     let norm: f32 = best.weights.iter().map(|w| w.abs()).sum::<f32>().max(1e-6);
     best.weights.iter_mut().for_each(|w| *w /= norm);
-    let mut best_score = groups_ndcg(&best, groups, k);
+    let mut scores: Vec<Vec<f32>> = groups
+        .iter()
+        .map(|g| g.rows.iter().map(|r| best.score(r)).collect())
+        .collect();
+    let mut best_score = stepped_ndcg(groups, &scores, (0, 0.0), k);
     for _ in 0..rounds {
         for f in 0..best.weights.len() {
             for step in [-0.2f32, -0.05, 0.05, 0.2] {
-                let mut trial = best.clone();
-                trial.weights[f] += step;
-                let score = groups_ndcg(&trial, groups, k);
+                let score = stepped_ndcg(groups, &scores, (f, step), k);
                 if score > best_score + 1e-9 {
-                    best = trial;
+                    best.weights[f] += step;
+                    for (s, g) in scores.iter_mut().zip(groups) {
+                        s.iter_mut()
+                            .zip(&g.rows)
+                            .for_each(|(s, r)| *s += step * r[f]);
+                    }
                     best_score = score;
                 }
             }

@@ -66,14 +66,15 @@ impl BaseModels {
         };
         let any = |_: u32| true;
         if let Collab::Ease(ease) = &self.collab {
-            for (k, hl) in [(0, 0.0), (1, self.half_life)] {
-                ease.dense_with(user, hl, &mut s.dense[k]);
+            let [plain, recent] = &mut s.dense;
+            ease.dense_both(user, self.half_life, plain, recent);
+            for by_slot in s.dense.iter_mut() {
                 let mut dense = vec![0.0f32; n];
                 ease.items
                     .iter()
-                    .zip(&s.dense[k])
+                    .zip(by_slot.iter())
                     .for_each(|(&i, &v)| dense[i as usize] = v);
-                s.dense[k] = dense;
+                *by_slot = dense;
             }
             let d = &s.dense;
             take(

@@ -136,6 +136,7 @@ impl BaseModels {
             ease.local_weight = params.ease_local_weight;
             ease.window = params.ease_window;
             ease.min_support = least;
+            ease.rated_weight = params.ease_rated_weight;
             Collab::Ease(ease)
         } else {
             Collab::Als(Als::new(

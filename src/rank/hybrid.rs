@@ -35,6 +35,10 @@ pub struct HybridParams {
     /// items cost inversion time and are almost never recommended).
     #[serde(default = "default_min_support")]
     pub ease_min_support: u32,
+    /// Weight of a below-threshold rating in EASE's input (the profile it
+    /// predicts positives from); 0 uses positives only.
+    #[serde(default)]
+    pub ease_rated_weight: f32,
     /// History half-life in positions for the recency-weighted scores.
     pub half_life: f32,
     /// kNN neighbours kept per item.
@@ -67,6 +71,10 @@ pub struct HybridParams {
     pub listwise_rounds: usize,
     /// Most validation users the blend learns from (a seeded sample).
     pub blend_users: usize,
+    /// Most of them whose rows go into the logistic regression (a seeded
+    /// sample; the listwise search uses every one of them).
+    #[serde(default = "default_regression_users")]
+    pub regression_users: usize,
     /// Largest catalogue for EASE (capped by the built-in limit).
     pub ease_max_items: usize,
     /// Seed of every random choice.
@@ -76,10 +84,11 @@ pub struct HybridParams {
 impl Default for HybridParams {
     fn default() -> Self {
         Self {
-            lambda: 150.0,
+            lambda: 200.0,
             ease_local_weight: 1.0,
-            ease_window: 3,
+            ease_window: 5,
             ease_min_support: default_min_support(),
+            ease_rated_weight: 0.3,
             half_life: 20.0,
             neighbours: 100,
             window: 20,
@@ -91,11 +100,12 @@ impl Default for HybridParams {
             trend_days: [7, 30],
             per_source: 60,
             validation: SplitKind::UserTemporal,
-            validation_fraction: 0.2,
+            validation_fraction: 0.3,
             blend_alpha: 1.0,
             negatives: 15,
-            listwise_rounds: 2,
-            blend_users: 600,
+            listwise_rounds: 1,
+            blend_users: 1_000,
+            regression_users: default_regression_users(),
             ease_max_items: super::models::EASE_MAX_ITEMS,
             seed: 42,
         }
@@ -106,6 +116,12 @@ impl Default for HybridParams {
 /// the positives and two thirds of the items (a third of the inversion).
 fn default_min_support() -> u32 {
     5
+}
+
+/// The regression only finds the blend's direction (the listwise search
+/// tunes it): 600 users' rows are plenty, and it is single-threaded.
+fn default_regression_users() -> usize {
+    600
 }
 
 impl HybridParams {
@@ -268,7 +284,7 @@ fn learn_blend(
     lap("validation base models");
     let groups = blend_groups(&base, &inner.train, &inner.test, params);
     lap("validation pools");
-    let examples = examples_from_groups(&groups, params);
+    let examples = examples_from_groups(&regression_sample(&groups, params), params);
     let start = fit_blend(&examples, params.blend_alpha).unwrap_or_else(|_| best_single(&groups));
     lap("blend regression");
     let blend = refine_listwise(&start, &groups, 10, params.listwise_rounds);
@@ -284,6 +300,15 @@ pub fn best_single(groups: &[BlendGroup]) -> Blend {
         .map(|b| (super::blend::groups_ndcg(&b, groups, 10), b))
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map_or_else(|| Blend::single(F, COLLAB_RECENT), |(_, b)| b)
+}
+
+/// A seeded sample of at most `params.regression_users` groups.
+fn regression_sample(groups: &[BlendGroup], params: &HybridParams) -> Vec<BlendGroup> {
+    let all = (0..groups.len() as u32).collect();
+    super::compare::sample_users(all, params.regression_users, params.seed)
+        .into_iter()
+        .map(|g| groups[g as usize].clone())
+        .collect()
 }
 
 /// Pointwise rows from the groups: every positive and a seeded sample of
@@ -386,5 +411,36 @@ impl Ranker for Hybrid {
                 out[k] = r.score;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group(user: usize) -> BlendGroup {
+        BlendGroup {
+            rows: vec![vec![user as f32; F]],
+            labels: vec![true],
+            relevant: 1,
+        }
+    }
+
+    #[test]
+    fn the_regression_learns_from_a_seeded_sample_of_at_most_regression_users() {
+        let groups: Vec<BlendGroup> = (0..50).map(group).collect();
+        let params = HybridParams {
+            regression_users: 20,
+            ..HybridParams::default()
+        };
+        let sample = regression_sample(&groups, &params);
+        assert_eq!(sample.len(), 20);
+        assert_eq!(sample, regression_sample(&groups, &params));
+        assert!(sample.iter().all(|g| groups.contains(g)));
+        let all = HybridParams {
+            regression_users: 80,
+            ..params
+        };
+        assert_eq!(regression_sample(&groups, &all), groups);
     }
 }

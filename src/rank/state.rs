@@ -16,10 +16,10 @@ use super::models::userknn::UserKnn;
 use super::recommend::Snapshot;
 
 /// First bytes of every state blob.
-const MAGIC: &[u8; 8] = b"HRLDRNK2";
-/// The magic of the previous format (EASE without `min_support`): such a
-/// model is refused with a hint to retrain.
-const OLD_MAGIC: &[u8; 8] = b"HRLDRNK1";
+const MAGIC: &[u8; 8] = b"HRLDRNK3";
+/// The magics of earlier formats (EASE without `min_support`, then without
+/// `rated_weight`): such a model is refused with a hint to retrain.
+const OLD_MAGICS: [&[u8; 8]; 2] = [b"HRLDRNK1", b"HRLDRNK2"];
 
 /// A value that can be written to and read from a state blob.
 pub trait Codec: Sized {
@@ -155,6 +155,7 @@ fields!(Ease {
     local_weight,
     window,
     min_support,
+    rated_weight,
     slot,
     items,
     weights
@@ -327,7 +328,7 @@ pub fn encode<T: Codec>(value: &T) -> Vec<u8> {
 
 /// Decodes a value written by [`encode`].
 pub fn decode<T: Codec>(bytes: &[u8]) -> Result<T, RankError> {
-    if bytes.starts_with(OLD_MAGIC) {
+    if OLD_MAGICS.iter().any(|m| bytes.starts_with(*m)) {
         return Err(RankError::Decode(
             "the model was stored by an older herald; run `herald rank train` again".into(),
         ));

@@ -1,6 +1,7 @@
 //! The blend learned from labelled feature rows (campaign clicks): the
 //! feature that predicts clicks gets the weight, rows round-trip through
-//! the exposure JSON, and the thresholds decide when clicks are enough.
+//! the exposure JSON, the thresholds decide when clicks are enough, and
+//! the listwise search scores its trials like the blend it stands for.
 
 use super::*;
 use crate::rank::models::popularity::splitmix;
@@ -79,4 +80,39 @@ fn auc_counts_ties_as_half_and_is_nan_without_both_classes() {
     let tied = [ex(0.5, false), ex(0.5, true)];
     assert_eq!(auc(&blend, &tied), 0.5);
     assert!(auc(&blend, &[ex(0.3, true)]).is_nan());
+}
+
+/// Groups of 30 rows over [`clicks`], labels included.
+fn groups() -> Vec<BlendGroup> {
+    clicks(600)
+        .chunks(30)
+        .map(|rows| BlendGroup {
+            rows: rows.iter().map(|e| e.features.clone()).collect(),
+            labels: rows.iter().map(|e| e.label).collect(),
+            relevant: rows.iter().filter(|e| e.label).count(),
+        })
+        .collect()
+}
+
+#[test]
+fn a_listwise_trial_scores_like_the_blend_with_the_stepped_weight() {
+    let groups = groups();
+    let blend = Blend::single(F, 0);
+    let scores: Vec<Vec<f32>> = (groups.iter())
+        .map(|g| g.rows.iter().map(|r| blend.score(r)).collect())
+        .collect();
+    let mut stepped = blend.clone();
+    stepped.weights[2] += 0.2;
+    let trial = stepped_ndcg(&groups, &scores, (2, 0.2), 10);
+    assert!((trial - groups_ndcg(&stepped, &groups, 10)).abs() < 1e-9);
+    assert!(trial > groups_ndcg(&blend, &groups, 10));
+}
+
+#[test]
+fn the_listwise_search_moves_towards_the_predictive_feature() {
+    let groups = groups();
+    let start = Blend::single(F, 0);
+    let refined = refine_listwise(&start, &groups, 10, 1);
+    assert!(groups_ndcg(&refined, &groups, 10) > groups_ndcg(&start, &groups, 10));
+    assert!(refined.weights[2] > 0.0, "{:?}", refined.weights);
 }
