@@ -130,22 +130,14 @@ impl Store {
             .order_by((m, col("model_id")), Order::Desc)
             .limit(1)
             .to_owned();
-        let Some(r) = self
-            .db()
-            .query_one(&stmt)
-            .await
-            .map_err(ctx("read rank model"))?
-        else {
-            return Ok(None);
-        };
-        let read = |r: &sea_orm::QueryResult| -> Result<RankModelMeta, sea_orm::DbErr> {
+        self.one_model_row(&stmt, |r| {
             Ok(RankModelMeta {
                 model_id: r.try_get("", "model_id")?,
                 params: r.try_get("", "params")?,
                 lists: r.try_get("", "meta")?,
             })
-        };
-        read(&r).map(Some).map_err(ctx("read rank model"))
+        })
+        .await
     }
 
     /// The newest model matching `condition`.
@@ -170,15 +162,7 @@ impl Store {
             .order_by(col("model_id"), Order::Desc)
             .limit(1)
             .to_owned();
-        let Some(r) = self
-            .db()
-            .query_one(&stmt)
-            .await
-            .map_err(ctx("read rank model"))?
-        else {
-            return Ok(None);
-        };
-        let read = |r: &sea_orm::QueryResult| -> Result<RankModelRow, sea_orm::DbErr> {
+        self.one_model_row(&stmt, |r| {
             Ok(RankModelRow {
                 model_id: r.try_get("", "model_id")?,
                 kind: r.try_get("", "kind")?,
@@ -187,7 +171,24 @@ impl Store {
                 metrics: r.try_get("", "metrics")?,
                 created_at: r.try_get("", "created_at")?,
             })
-        };
-        read(&r).map(Some).map_err(ctx("read rank model"))
+        })
+        .await
+    }
+
+    /// The row `stmt` selects, if any, read by `read`.
+    async fn one_model_row<T>(
+        &self,
+        stmt: &sea_orm::sea_query::SelectStatement,
+        read: impl Fn(&sea_orm::QueryResult) -> Result<T, sea_orm::DbErr>,
+    ) -> Result<Option<T>, StoreError> {
+        let row = self
+            .db()
+            .query_one(stmt)
+            .await
+            .map_err(ctx("read rank model"))?;
+        row.as_ref()
+            .map(read)
+            .transpose()
+            .map_err(ctx("read rank model"))
     }
 }
