@@ -58,6 +58,12 @@ impl Progress {
         }
     }
 
+    /// Changes the total (work found while it is being done).
+    pub fn set_total(&mut self, total: u64) {
+        self.total = total;
+        self.bar.set_length(total);
+    }
+
     /// Ends the bar.
     pub fn finish(&self) {
         self.bar.finish_and_clear();

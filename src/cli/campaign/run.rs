@@ -1,8 +1,10 @@
 //! `herald campaign run ID [--dry-run] [--plan-out FILE]`: resume the
-//! campaign's unfinished run or open the next manual one, plan it, then
+//! campaign's unfinished run or open the next manual one, plan it and
 //! (unless dry) send its outbox through a dispatch worker built from the
-//! settings and close the run. Ctrl-C stops the sending between batches
-//! and releases the leases, so rerunning the command resumes.
+//! settings, then close the run. Sending starts with the first planned
+//! page rather than after the whole plan. Ctrl-C stops planning and
+//! sending between pages and batches and releases the leases, so
+//! rerunning the command resumes.
 //!
 //! The command returns once nothing is due: messages deferred by quiet
 //! hours (or retried later than the longest backoff) stay pending for
@@ -90,23 +92,27 @@ pub async fn run(engine: &Engine, args: &RunArgs, json: bool) -> anyhow::Result<
     let start = Instant::now();
     let owner = owner_id();
     let (run, resumed) = open(engine, args).await?;
-    let mut shutdown = shutdown_on_signal();
-    if matches!(run.status.as_str(), "planning" | "dry_run") {
-        tokio::select! {
-            planned = engine.plan(&run, &owner, now_millis()) => { planned?; }
-            Ok(_) = shutdown.wait_for(|stop| *stop) => anyhow::bail!(
-                "interrupted while planning run {}: rerun `herald campaign run {}` to resume \
-                 once its planner lease has expired",
-                run.run_id, args.id
-            ),
+    let shutdown = shutdown_on_signal();
+    let unplanned = matches!(run.status.as_str(), "planning" | "dry_run");
+    let (planned_tx, planned) = watch::channel(!unplanned);
+    let planning = async {
+        if unplanned {
+            plan(engine, &run, &owner, shutdown.clone(), args.id).await?;
         }
-    }
-    let mut interrupted = false;
-    if !args.dry_run && !args.plan_only {
-        interrupted = send(engine, &run, &owner, shutdown).await?;
-        if !interrupted {
-            engine.finish_if_drained(run.run_id, now_millis()).await?;
+        let _ = planned_tx.send(true);
+        anyhow::Ok(())
+    };
+    let sending = async {
+        if args.dry_run || args.plan_only {
+            return Ok(false);
         }
+        send(engine, &run, &owner, shutdown.clone(), planned).await
+    };
+    let (planning, sending) = tokio::join!(planning, sending);
+    planning?;
+    let interrupted = sending?;
+    if !interrupted && !args.dry_run && !args.plan_only {
+        engine.finish_if_drained(run.run_id, now_millis()).await?;
     }
     if let Some(path) = &args.plan_out {
         write_plan(engine.store(), run.run_id, path).await?;
@@ -145,13 +151,34 @@ async fn open(engine: &Engine, args: &RunArgs) -> anyhow::Result<(RunRow, bool)>
     Ok((run, false))
 }
 
-/// Sends the run's due outbox rows until none is due now or Ctrl-C;
-/// true when interrupted.
+/// Plans the run; Ctrl-C ends it between pages with a hint to resume.
+async fn plan(
+    engine: &Engine,
+    run: &RunRow,
+    owner: &str,
+    mut shutdown: watch::Receiver<bool>,
+    campaign_id: i64,
+) -> anyhow::Result<()> {
+    tokio::select! {
+        planned = engine.plan(run, owner, now_millis()) => { planned?; }
+        Ok(_) = shutdown.wait_for(|stop| *stop) => anyhow::bail!(
+            "interrupted while planning run {}: rerun `herald campaign run {campaign_id}` to \
+             resume once its planner lease has expired",
+            run.run_id
+        ),
+    }
+    Ok(())
+}
+
+/// Sends the run's due outbox rows, from the first planned page on,
+/// until the plan is complete and none is due now, or Ctrl-C; true when
+/// interrupted.
 async fn send(
     engine: &Engine,
     run: &RunRow,
     owner: &str,
     shutdown: watch::Receiver<bool>,
+    planned: watch::Receiver<bool>,
 ) -> anyhow::Result<bool> {
     let settings = engine.settings();
     let channels = ChannelSet::from_settings(settings)?;
@@ -166,7 +193,13 @@ async fn send(
     let mut progress = Progress::new("sending", total, false);
     let horizon =
         i64::try_from(settings.dispatch.backoff_max.get().as_millis()).unwrap_or(i64::MAX);
-    let result = drain(&worker, engine, run, shutdown, horizon, &mut progress).await;
+    let sending = Sending {
+        worker: &worker,
+        engine,
+        run,
+        horizon,
+    };
+    let result = sending.drain(shutdown, planned, &mut progress).await;
     progress.finish();
     let released = worker.release().await;
     let interrupted = result?;
@@ -174,41 +207,76 @@ async fn send(
     Ok(interrupted)
 }
 
-/// The stepping loop behind [`send`]: returns (true) when the shutdown
-/// flag turns true, (false) when nothing is left due within `horizon`
-/// ms or the campaign stopped being `scheduled`.
-async fn drain(
-    worker: &Worker,
-    engine: &Engine,
-    run: &RunRow,
-    mut shutdown: watch::Receiver<bool>,
+/// What the stepping loop works with.
+struct Sending<'a> {
+    /// The worker.
+    worker: &'a Worker,
+    /// The engine (campaign status).
+    engine: &'a Engine,
+    /// The run being sent.
+    run: &'a RunRow,
+    /// Rows due later than this many ms from now are left pending.
     horizon: i64,
-    progress: &mut Progress,
-) -> anyhow::Result<bool> {
-    let mut done = 0;
-    while !*shutdown.borrow() {
-        let now = now_millis();
-        match worker.step(now, Some(run.run_id)).await? {
-            Step::Worked(tally) => {
-                done += tally.delivered + tally.failed;
-                progress.set(done);
-                continue;
+}
+
+impl Sending<'_> {
+    /// The stepping loop behind [`send`]: returns (true) when the
+    /// shutdown flag turns true, (false) once the plan is complete and
+    /// nothing is left due within `horizon` ms, or the campaign stopped
+    /// being `scheduled`. While the plan grows, an idle worker waits for
+    /// the next page.
+    async fn drain(
+        &self,
+        mut shutdown: watch::Receiver<bool>,
+        mut planned: watch::Receiver<bool>,
+        progress: &mut Progress,
+    ) -> anyhow::Result<bool> {
+        let mut done = 0;
+        let mut sized = *planned.borrow();
+        while !*shutdown.borrow() {
+            let complete = plan_complete(&planned);
+            if complete && !sized {
+                sized = true;
+                let pending = pending_count(self.engine.store(), self.run.run_id).await?;
+                progress.set_total(done + pending);
             }
-            Step::Idle { next_due: None } => return Ok(false),
-            Step::Idle {
-                next_due: Some(due),
-            } if due > now + horizon => return Ok(false),
-            Step::Idle { .. } if !still_scheduled(engine, run.campaign_id).await? => {
-                return Ok(false);
+            let now = now_millis();
+            match self.worker.step(now, Some(self.run.run_id)).await? {
+                Step::Worked(tally) => {
+                    done += tally.delivered + tally.failed;
+                    progress.set(done);
+                    continue;
+                }
+                Step::Idle { .. } if !complete => {
+                    let _ = tokio::time::timeout(PAGE_WAIT, planned.changed()).await;
+                    continue;
+                }
+                Step::Idle { next_due: None } => return Ok(false),
+                Step::Idle {
+                    next_due: Some(due),
+                } if due > now + self.horizon => return Ok(false),
+                Step::Idle { .. }
+                    if !still_scheduled(self.engine, self.run.campaign_id).await? =>
+                {
+                    return Ok(false);
+                }
+                Step::Idle { .. } => {}
             }
-            Step::Idle { .. } => {}
+            tokio::select! {
+                () = tokio::time::sleep(POLL_INTERVAL) => {}
+                _ = shutdown.changed() => {}
+            }
         }
-        tokio::select! {
-            () = tokio::time::sleep(POLL_INTERVAL) => {}
-            _ = shutdown.changed() => {}
-        }
+        Ok(true)
     }
-    Ok(true)
+}
+
+/// How long an idle sender waits for the planner's next page.
+const PAGE_WAIT: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// Whether the plan is complete (or its planner gave up).
+fn plan_complete(planned: &watch::Receiver<bool>) -> bool {
+    *planned.borrow() || planned.has_changed().is_err()
 }
 
 async fn still_scheduled(engine: &Engine, campaign_id: i64) -> anyhow::Result<bool> {
