@@ -95,12 +95,16 @@ pub async fn run(engine: &Engine, args: &RunArgs, json: bool) -> anyhow::Result<
     let shutdown = shutdown_on_signal();
     let unplanned = matches!(run.status.as_str(), "planning" | "dry_run");
     let (planned_tx, planned) = watch::channel(!unplanned);
+    // The flag turns true however planning ends, so the sender stops
+    // waiting for pages once it has sent what there is.
     let planning = async {
-        if unplanned {
-            plan(engine, &run, &owner, shutdown.clone(), args.id).await?;
-        }
+        let result = if unplanned {
+            plan(engine, &run, &owner, shutdown.clone(), args.id).await
+        } else {
+            Ok(())
+        };
         let _ = planned_tx.send(true);
-        anyhow::Ok(())
+        result
     };
     let sending = async {
         if args.dry_run || args.plan_only {
