@@ -8,6 +8,7 @@ use std::sync::Arc;
 use futures_util::future::join_all;
 
 use crate::config::DispatchSettings;
+use crate::domain::Laps;
 use crate::store::Store;
 
 use super::DispatchError;
@@ -142,15 +143,18 @@ impl Worker {
     pub async fn step(&self, now: i64, run_id: Option<i64>) -> Result<Step, DispatchError> {
         let limit = u64::from(self.settings.batch_size.get());
         let lease = millis(self.settings.lease.get());
+        let mut laps = Laps::start();
         let rows = (self.store)
             .claim_outbox(&self.owner, now, lease, limit, run_id)
             .await?;
+        let claim_us = laps.lap();
         if rows.is_empty() {
             let next_due = self.store.next_due(run_id).await?;
             return Ok(Step::Idle { next_due });
         }
         let clock = StepClock::start(now);
         let results = join_all(rows.iter().map(|row| self.attempt(row, &clock))).await;
+        let send_us = laps.lap();
         let mut tally = Tally {
             claimed: rows.len() as u64,
             ..Tally::default()
@@ -170,7 +174,7 @@ impl Worker {
         metrics.observe_attempts(&rows, records.iter().map(|(record, _)| record));
         self.record_batch(records, &mut tally).await?;
         metrics.observe_tally(&tally);
-        log_batch(&self.owner, &tally);
+        log_batch(&self.owner, &tally, [claim_us, send_us, laps.lap()]);
         first_error.map_or(Ok(Step::Worked(tally)), Err)
     }
 
@@ -217,10 +221,14 @@ pub fn owner_id(n: u32) -> String {
     format!("{host}-{}-{n}", std::process::id())
 }
 
-/// The per-batch telemetry line (debug: `/metrics` carries the counts).
-fn log_batch(owner: &str, tally: &Tally) {
+/// The per-batch telemetry line (debug: `/metrics` carries the counts),
+/// with the microseconds spent claiming, sending and recording.
+fn log_batch(owner: &str, tally: &Tally, [claim_us, send_us, record_us]: [u64; 3]) {
     tracing::debug!(
         owner,
+        claim_us,
+        send_us,
+        record_us,
         claimed = tally.claimed,
         delivered = tally.delivered,
         retried = tally.retried,

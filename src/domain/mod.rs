@@ -15,7 +15,7 @@ pub use device::{DeviceToken, Platform};
 pub use event::EventKind;
 pub use ids::{ItemId, UserId};
 pub use records::{Channel, ConsentRecord, DeviceRecord, EventRecord, ItemRecord, UserRecord};
-pub use time::{Timezone, millis_to_rfc3339, now_millis, parse_rfc3339_millis};
+pub use time::{Laps, Timezone, millis_to_rfc3339, now_millis, parse_rfc3339_millis};
 
 /// Why a value was rejected, in words a user can act on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

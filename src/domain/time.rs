@@ -58,6 +58,30 @@ pub fn now_millis() -> i64 {
     Utc::now().timestamp_millis()
 }
 
+/// A monotonic stopwatch for stage timings in debug telemetry: each
+/// [`Laps::lap`] is the time since the previous lap (or the start).
+#[derive(Debug, Clone, Copy)]
+pub struct Laps {
+    last: std::time::Instant,
+}
+
+impl Laps {
+    /// Starts timing now.
+    pub fn start() -> Self {
+        Self {
+            last: std::time::Instant::now(),
+        }
+    }
+
+    /// Microseconds since the previous lap, and starts the next one.
+    pub fn lap(&mut self) -> u64 {
+        let now = std::time::Instant::now();
+        let us = now.duration_since(self.last).as_micros();
+        self.last = now;
+        u64::try_from(us).unwrap_or(u64::MAX)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,5 +100,14 @@ mod tests {
         assert_eq!(Timezone::parse("Asia/Tokyo").unwrap().name(), "Asia/Tokyo");
         assert!(Timezone::parse("Mars/Olympus").is_err());
         assert!(Timezone::parse("CEST").is_err());
+    }
+
+    #[test]
+    fn a_lap_is_the_time_since_the_previous_lap() {
+        let mut laps = Laps::start();
+        std::thread::sleep(std::time::Duration::from_millis(3));
+        assert!(laps.lap() >= 3_000);
+        std::thread::sleep(std::time::Duration::from_millis(1));
+        assert!(laps.lap() >= 1_000);
     }
 }

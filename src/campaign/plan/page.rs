@@ -12,7 +12,7 @@ use super::ranking::Ranked;
 use super::setup::Setup;
 use crate::campaign::engine::{CampaignError, Engine};
 use crate::campaign::policy::{Decision, Reason, decide};
-use crate::domain::Channel;
+use crate::domain::{Channel, Laps};
 use crate::rank::blend::features_json;
 use crate::store::{DeviceRow, ItemRow, NewExposure, NewOutbox, PlanRow, RunRow, UserFactRow};
 use chrono::{DateTime, Utc};
@@ -97,8 +97,10 @@ pub(crate) async fn plan_page(
     users: &[UserFactRow],
     now: i64,
 ) -> Result<PageOutput, CampaignError> {
+    let mut laps = Laps::start();
     let decided = decisions(engine, setup, users, now).await?;
     let timed = super::timing::send_times(engine, setup, users, &decided, now).await?;
+    let decide_us = laps.lap();
     let senders: Vec<&UserFactRow> = users
         .iter()
         .zip(&decided)
@@ -124,6 +126,7 @@ pub(crate) async fn plan_page(
         recommendations(engine, setup, &senders),
         devices(engine, &push_ids)
     )?;
+    let fetch_us = laps.lap();
     let mut ranked: HashMap<&str, Vec<Ranked>> = senders
         .iter()
         .map(|u| u.user_id.as_str())
@@ -142,6 +145,15 @@ pub(crate) async fn plan_page(
         };
         planned.record(decision, &items, &details, device, &mut out);
     }
+    let compose_us = laps.lap();
+    tracing::debug!(
+        run = run.run_id,
+        users = users.len(),
+        decide_us,
+        fetch_us,
+        compose_us,
+        "plan page"
+    );
     if let (n @ 1.., Some(first)) = &out.render_errors {
         tracing::warn!(run = run.run_id, users = n, first = %first, "messages did not render; those users are suppressed (render_error)");
     }

@@ -4,6 +4,7 @@
 //! continues exactly where the last written page ended).
 
 use super::{INSERT_CHUNK, NewExposure, NewOutbox, PlanRow, col, insert_outbox};
+use crate::domain::Laps;
 use crate::store::{Store, StoreError, ctx};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, OnConflict, Order, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult};
@@ -121,6 +122,8 @@ async fn insert_exposures(
 impl Store {
     /// Writes one page of the plan with its outbox rows and exposures in
     /// one transaction; rows already present (a resumed run) are kept.
+    /// The time of each step (waiting for the write lock, each table, the
+    /// commit) goes to the debug log (`HERALD_LOG=herald=debug`).
     pub async fn write_plan_page(
         &self,
         run_id: i64,
@@ -128,11 +131,26 @@ impl Store {
         outbox: &[NewOutbox],
         exposures: &[NewExposure],
     ) -> Result<(), StoreError> {
+        let mut laps = Laps::start();
         let txn = self.begin_write().await.map_err(ctx("begin plan page"))?;
+        let begin_us = laps.lap();
         insert_plan(&txn, run_id, plan).await?;
+        let plan_us = laps.lap();
         insert_outbox(&txn, outbox).await?;
+        let outbox_us = laps.lap();
         insert_exposures(&txn, run_id, exposures).await?;
-        txn.commit().await.map_err(ctx("commit plan page"))
+        let exposures_us = laps.lap();
+        txn.commit().await.map_err(ctx("commit plan page"))?;
+        tracing::debug!(
+            run_id,
+            begin_us,
+            plan_us,
+            outbox_us,
+            exposures_us,
+            commit_us = laps.lap(),
+            "plan page written"
+        );
+        Ok(())
     }
 
     /// The largest user id planned in a run (where a resumed plan goes on).
