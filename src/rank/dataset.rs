@@ -19,18 +19,30 @@ pub const NONE: u32 = u32::MAX;
 pub enum Signal {
     /// A view, click or other light touch: weak evidence.
     View = 0,
-    /// A rating below the positive threshold: seen, not liked.
+    /// A middling rating, below the positive threshold and at or above
+    /// [`DISLIKED_RATING`]: seen, not liked.
     Rated = 1,
     /// Put in the cart.
     Cart = 2,
     /// Bought.
     Purchase = 3,
-    /// Rated at or above the positive threshold.
+    /// Rated at or above the positive threshold (below [`LOVED_RATING`]).
     Liked = 4,
+    /// Rated at the top of the scale ([`LOVED_RATING`]): a positive like
+    /// [`Signal::Liked`], kept apart so a model may weigh it more.
+    Loved = 5,
+    /// Rated below [`DISLIKED_RATING`]: seen and disliked.
+    Disliked = 6,
 }
 
 /// Ratings at or above this value are positives (the protocol).
 pub const LIKED_RATING: f64 = 4.0;
+
+/// Ratings at or above this value are [`Signal::Loved`].
+pub const LOVED_RATING: f64 = 5.0;
+
+/// Ratings below this value are [`Signal::Disliked`].
+pub const DISLIKED_RATING: f64 = 3.0;
 
 impl Signal {
     /// Reads an event name and value (`rating` uses the value).
@@ -38,7 +50,9 @@ impl Signal {
         match event {
             "purchase" | "order" | "buy" => Signal::Purchase,
             "cart" | "add_to_cart" => Signal::Cart,
+            "rating" if value.is_some_and(|v| v >= LOVED_RATING) => Signal::Loved,
             "rating" if value.is_some_and(|v| v >= LIKED_RATING) => Signal::Liked,
+            "rating" if value.is_some_and(|v| v < DISLIKED_RATING) => Signal::Disliked,
             "rating" => Signal::Rated,
             _ => Signal::View,
         }
@@ -48,29 +62,35 @@ impl Signal {
     pub fn weight(self) -> f32 {
         match self {
             Signal::View => 0.2,
-            Signal::Rated => 0.0,
+            Signal::Rated | Signal::Disliked => 0.0,
             Signal::Cart => 0.6,
-            Signal::Purchase | Signal::Liked => 1.0,
+            Signal::Purchase | Signal::Liked | Signal::Loved => 1.0,
         }
     }
 
     /// Whether the interaction counts as a positive (evaluation target).
     pub fn is_positive(self) -> bool {
-        matches!(self, Signal::Cart | Signal::Purchase | Signal::Liked)
+        matches!(
+            self,
+            Signal::Cart | Signal::Purchase | Signal::Liked | Signal::Loved
+        )
     }
 
     /// Whether the user already owns or judged the item (never recommended again).
     pub fn is_owned(self) -> bool {
-        matches!(self, Signal::Purchase | Signal::Liked | Signal::Rated)
+        matches!(
+            self,
+            Signal::Purchase | Signal::Liked | Signal::Loved | Signal::Rated | Signal::Disliked
+        )
     }
 
     /// Merge order: the stronger signal wins when one item has several events.
     fn strength(self) -> u8 {
         match self {
             Signal::View => 0,
-            Signal::Rated => 1,
+            Signal::Rated | Signal::Disliked => 1,
             Signal::Cart => 2,
-            Signal::Purchase | Signal::Liked => 3,
+            Signal::Purchase | Signal::Liked | Signal::Loved => 3,
         }
     }
 }
@@ -289,5 +309,30 @@ fn fold_events(events: &mut [(u32, u32, Signal)], out: &mut Vec<Interaction>, st
             }
             _ => out.push(Interaction { item, t, signal }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ratings_map_to_signals_by_value() {
+        let at = |v: f64| Signal::from_event("rating", Some(v));
+        assert_eq!(
+            [at(5.0), at(4.5), at(4.0), at(3.0), at(2.5), at(1.0)],
+            [
+                Signal::Loved,
+                Signal::Liked,
+                Signal::Liked,
+                Signal::Rated,
+                Signal::Disliked,
+                Signal::Disliked
+            ]
+        );
+        assert!(Signal::Loved.is_positive() && Signal::Loved.is_owned());
+        assert!(!Signal::Disliked.is_positive() && Signal::Disliked.is_owned());
+        assert_eq!(Signal::Disliked.weight(), 0.0);
+        assert_eq!(Signal::from_event("rating", None), Signal::Rated);
     }
 }

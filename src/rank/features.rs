@@ -22,7 +22,7 @@ use super::{RankError, linalg};
 use serde::{Deserialize, Serialize};
 
 /// The blend's inputs, in order.
-pub const FEATURES: [&str; 12] = [
+pub const FEATURES: [&str; 13] = [
     "collab",
     "collab_recent",
     "knn",
@@ -35,6 +35,7 @@ pub const FEATURES: [&str; 12] = [
     "collab_rank",
     "user_knn",
     "knn_recent",
+    "available",
 ];
 
 /// Number of features.
@@ -137,6 +138,8 @@ impl BaseModels {
             ease.window = params.ease_window;
             ease.min_support = least;
             ease.rated_weight = params.ease_rated_weight;
+            ease.liked_weight = params.ease_liked_weight;
+            ease.disliked_weight = params.ease_disliked_weight;
             Collab::Ease(ease)
         } else {
             Collab::Als(Als::new(
@@ -231,6 +234,7 @@ impl BaseModels {
         let mut rows = vec![[0.0f32; F]; pool.len()];
         let days = active_days(user, if self.items() > EASE_MAX_ITEMS { 4 } else { 8 });
         let sym = ACTIVE_WINDOW_DAYS;
+        let today = user.now / DAY;
         self.collab_columns(user, pool, s, &mut rows);
         let mut content = vec![0.0f32; pool.len()];
         self.content.score(user, pool, &mut content);
@@ -248,6 +252,9 @@ impl BaseModels {
             row[8] = freshness(self.first_seen[i], user.now);
             row[10] = s.extra[0][i];
             row[11] = s.extra[1][i];
+            // Whether anyone had taken the item by the user's day: what no
+            // one had seen yet was hardly in the user's reach.
+            row[12] = f32::from(u8::from(self.trend_short.between(item, 0, today) > 0.0));
         }
         normalise(&mut rows, &[0, 1, 2, 4, 5, 6, 7, 10, 11]);
         let scale = (1.0 + self.max_popularity).ln().max(1e-6);

@@ -43,7 +43,7 @@ impl Reason {
         match self {
             Reason::SimilarTo { item, signal } => {
                 let verb = match signal {
-                    Signal::Liked | Signal::Rated => "liked",
+                    Signal::Liked | Signal::Loved | Signal::Rated | Signal::Disliked => "liked",
                     _ => "bought",
                 };
                 format!("similar to {} you {verb}", catalog.name(*item))

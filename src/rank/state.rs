@@ -16,10 +16,12 @@ use super::models::userknn::UserKnn;
 use super::recommend::Snapshot;
 
 /// First bytes of every state blob.
-const MAGIC: &[u8; 8] = b"HRLDRNK3";
+const MAGIC: &[u8; 8] = b"HRLDRNK4";
 /// The magics of earlier formats (EASE without `min_support`, then without
-/// `rated_weight`): such a model is refused with a hint to retrain.
-const OLD_MAGICS: [&[u8; 8]; 2] = [b"HRLDRNK1", b"HRLDRNK2"];
+/// `rated_weight`, then without `liked_weight` and `disliked_weight` and
+/// a blend without the `available` feature): such a model is refused with
+/// a hint to retrain.
+const OLD_MAGICS: [&[u8; 8]; 3] = [b"HRLDRNK1", b"HRLDRNK2", b"HRLDRNK3"];
 
 /// A value that can be written to and read from a state blob.
 pub trait Codec: Sized {
@@ -156,6 +158,8 @@ fields!(Ease {
     window,
     min_support,
     rated_weight,
+    liked_weight,
+    disliked_weight,
     slot,
     items,
     weights
@@ -259,6 +263,8 @@ impl Codec for Interaction {
             2 => Signal::Cart,
             3 => Signal::Purchase,
             4 => Signal::Liked,
+            5 => Signal::Loved,
+            6 => Signal::Disliked,
             other => return Err(RankError::Decode(format!("unknown signal {other}"))),
         };
         Ok(Interaction { item, t, signal })

@@ -307,7 +307,11 @@ fn als_tuning_tries_every_axis_and_keeps_the_best_validation_score() {
 
 #[test]
 fn a_model_stored_in_a_previous_format_asks_for_retraining() {
-    for old in [b"HRLDRNK1\x00\x00\x00\x00", b"HRLDRNK2\x00\x00\x00\x00"] {
+    for old in [
+        b"HRLDRNK1\x00\x00\x00\x00",
+        b"HRLDRNK2\x00\x00\x00\x00",
+        b"HRLDRNK3\x00\x00\x00\x00",
+    ] {
         let err = decode::<u32>(old).unwrap_err();
         assert!(err.to_string().contains("rank train"), "{err}");
     }

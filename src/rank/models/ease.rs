@@ -11,6 +11,11 @@
 //! *other* items and nothing about the rated item itself. The inputs are
 //! whatever training data the model is given: a split has already dropped
 //! what happened after a user's temporal cut.
+//!
+//! Ratings weigh by value: a [`Signal::Liked`] (a 4 of 5) enters inputs and
+//! targets at [`Ease::liked_weight`] against 1 for a [`Signal::Loved`] (a
+//! 5), and a [`Signal::Disliked`] (below 3) enters the inputs at
+//! [`Ease::disliked_weight`] (0 by default: only middling ratings are input).
 
 use super::{Ranker, UserView, position_weights};
 use crate::rank::RankError;
@@ -42,6 +47,13 @@ pub struct Ease {
     /// likes from everything they rated.
     #[serde(default)]
     pub rated_weight: f32,
+    /// Weight of a [`Signal::Liked`] rating, in inputs and targets (a
+    /// [`Signal::Loved`] one weighs 1).
+    #[serde(default = "one")]
+    pub liked_weight: f32,
+    /// Input weight of a [`Signal::Disliked`] rating (never a target).
+    #[serde(default)]
+    pub disliked_weight: f32,
     /// Row/column of each catalogue item in `weights` ([`NONE`] if inactive).
     pub slot: Vec<u32>,
     /// Catalogue item of each slot.
@@ -56,6 +68,7 @@ impl Ease {
         Self {
             lambda,
             half_life,
+            liked_weight: 1.0,
             ..Self::default()
         }
     }
@@ -82,11 +95,23 @@ impl Ease {
     }
 
     /// The input weight of an interaction: [`Self::rated_weight`] for a
-    /// low rating, the signal's weight otherwise.
+    /// middling rating, [`Self::disliked_weight`] for a low one,
+    /// [`Self::liked_weight`] for a 4 of 5, the signal's weight otherwise.
     pub fn input_weight(&self, e: &Interaction) -> f32 {
         match e.signal {
             Signal::Rated => self.rated_weight,
+            Signal::Disliked => self.disliked_weight,
+            Signal::Liked => self.liked_weight,
             signal => signal.weight(),
+        }
+    }
+
+    /// The target weight of an interaction: a positive's input weight, the
+    /// signal's weight otherwise (0 for ratings below the threshold).
+    pub fn target_weight(&self, e: &Interaction) -> f32 {
+        match e.signal.is_positive() {
+            true => self.input_weight(e),
+            false => e.signal.weight(),
         }
     }
 
@@ -96,7 +121,8 @@ impl Ease {
     fn grams(&self, data: &Dataset) -> (Array2<f32>, Option<Array2<f32>>) {
         let n = self.items.len();
         let mut g = vec![0.0f32; n * n];
-        let mut d = (self.rated_weight > 0.0).then(|| vec![0.0f32; n * n]);
+        let mut d =
+            (self.rated_weight > 0.0 || self.disliked_weight > 0.0).then(|| vec![0.0f32; n * n]);
         let local = match self.window {
             0 => 0.0,
             _ => self.local_weight.max(0.0),
@@ -107,7 +133,7 @@ impl Ease {
             row.extend(data.history(user).iter().filter_map(|e| {
                 let slot = self.slot.get(e.item as usize).copied().unwrap_or(NONE);
                 let x = self.input_weight(e);
-                (slot != NONE && x > 0.0).then_some((slot as usize, x, e.signal.weight()))
+                (slot != NONE && x > 0.0).then_some((slot as usize, x, self.target_weight(e)))
             }));
             let pairs = Pairs {
                 n,
@@ -179,6 +205,11 @@ impl Ease {
             out.iter_mut().zip(row).for_each(|(o, b)| *o += w * b);
         }
     }
+}
+
+/// The default [`Ease::liked_weight`] of a model stored without one.
+fn one() -> f32 {
+    1.0
 }
 
 /// `B = -P / diag(P)` column by column with a zero diagonal, walked row by
@@ -416,7 +447,7 @@ mod tests {
                     (
                         ease.slot[e.item as usize] as usize,
                         ease.input_weight(e),
-                        e.signal.weight(),
+                        ease.target_weight(e),
                     )
                 })
                 .collect();
@@ -502,6 +533,48 @@ mod tests {
         let cut = split(&events(4, &before), SplitKind::UserTemporal, 0.2, 7);
         without.fit(&cut.train).unwrap();
         assert_eq!(ease.weights, without.weights);
+    }
+
+    #[test]
+    fn ratings_weigh_by_value_and_a_disliked_one_is_no_input_by_default() {
+        let ease = Ease::new(1.0, 0.0);
+        let at = |signal| Interaction {
+            item: 0,
+            t: 0,
+            signal,
+        };
+        let weighted = Ease {
+            liked_weight: 0.75,
+            rated_weight: 0.3,
+            ..ease.clone()
+        };
+        assert_eq!(weighted.input_weight(&at(Signal::Loved)), 1.0);
+        assert_eq!(weighted.input_weight(&at(Signal::Liked)), 0.75);
+        assert_eq!(weighted.target_weight(&at(Signal::Liked)), 0.75);
+        assert_eq!(weighted.input_weight(&at(Signal::Rated)), 0.3);
+        assert_eq!(weighted.target_weight(&at(Signal::Rated)), 0.0);
+        assert_eq!(weighted.input_weight(&at(Signal::Disliked)), 0.0);
+        // Users 0-2 rated item 0 low and liked item 1: a disliked rating
+        // of item 0 is input only with a disliked weight.
+        let mut list = Vec::new();
+        for u in 0..3 {
+            list.extend([(u, 0, 10, Signal::Disliked), (u, 1, 11, Signal::Liked)]);
+        }
+        for u in 3..6 {
+            list.extend([(u, 0, 10, Signal::Liked), (u, 2, 11, Signal::Liked)]);
+        }
+        let data = events(6, &list);
+        let disliked = [at(Signal::Disliked)];
+        let mut scores = [0.0; 3];
+        let mut plain = Ease::new(0.5, 0.0);
+        plain.fit(&data).unwrap();
+        plain.score(&view(&disliked), &[0, 1, 2], &mut scores);
+        assert_eq!(scores, [0.0; 3]);
+        let mut input = Ease::new(0.5, 0.0);
+        input.disliked_weight = 0.5;
+        input.fit(&data).unwrap();
+        input.score(&view(&disliked), &[0, 1, 2], &mut scores);
+        assert!(scores[1] > 0.05, "{scores:?}");
     }
 
     #[test]
