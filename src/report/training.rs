@@ -14,6 +14,7 @@
 
 use super::ReportError;
 use crate::domain::millis_to_rfc3339;
+use crate::rank::blend::features_named;
 use crate::store::{ExposureKey, Store, TrainingRow};
 use std::io::Write;
 
@@ -63,7 +64,7 @@ fn record(row: &TrainingRow, options: &TrainingOptions) -> [String; 17] {
         row.channel.clone(),
         row.rank_model_id.map(|m| m.to_string()).unwrap_or_default(),
         millis_to_rfc3339(row.shown_at),
-        row.features.clone(),
+        features_named(&row.features),
         flag(row.opened),
         flag(row.clicked),
         flag(row.clicked_item),

@@ -80,8 +80,8 @@ pub struct NewExposure {
     pub reason: String,
     /// The ranking model.
     pub rank_model_id: Option<i64>,
-    /// The ranker's feature row for this (user, item), JSON (`{}` when
-    /// none), for a point-in-time training set.
+    /// The ranker's feature row for this (user, item): a JSON array in
+    /// feature order (`{}` when none), for a point-in-time training set.
     pub features: String,
     /// When planned (ms).
     pub shown_at: i64,

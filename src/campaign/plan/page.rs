@@ -3,8 +3,9 @@
 //! frequency cap), the best-hour slot of an optimal schedule,
 //! recommendations for the users sent to, one rendered message each, and
 //! the plan, outbox and exposure rows that record it. Each exposure keeps
-//! the blend's feature row of its item (JSON by feature name), so clicks
-//! can retrain the blend on what the model saw when it ranked.
+//! the blend's feature row of its item (a JSON array in feature order;
+//! the training export names them), so clicks can retrain the blend on
+//! what the model saw when it ranked.
 
 use super::context::{item_contexts, shown};
 use super::message::Unsent;
@@ -13,7 +14,7 @@ use super::setup::Setup;
 use crate::campaign::engine::{CampaignError, Engine};
 use crate::campaign::policy::{Decision, Reason, decide};
 use crate::domain::{Channel, Laps};
-use crate::rank::blend::features_json;
+use crate::rank::blend::features_compact;
 use crate::store::{DeviceRow, ItemRow, NewExposure, NewOutbox, PlanRow, RunRow, UserFactRow};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
@@ -276,7 +277,7 @@ impl Planned<'_> {
                 channel: channel.as_str().to_owned(),
                 reason: r.reason.clone(),
                 rank_model_id: self.setup.ranking.as_ref().map(|r| r.model_id()),
-                features: features_json(&r.features),
+                features: features_compact(&r.features),
                 shown_at: self.now,
             }));
     }

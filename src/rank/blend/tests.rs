@@ -54,6 +54,22 @@ fn feature_rows_round_trip_through_the_exposure_json() {
 }
 
 #[test]
+fn compact_feature_rows_round_trip_and_export_by_name() {
+    let row: [f32; F] = std::array::from_fn(|i| i as f32 / 7.0);
+    let compact = features_compact(&row);
+    assert!(compact.starts_with("[0,0.14285715,"), "{compact}");
+    assert!(
+        compact.len() * 2 < features_json(&row).len() + 40,
+        "{compact}"
+    );
+    assert_eq!(parse_features(&compact).unwrap(), row.to_vec());
+    assert_eq!(features_named(&compact), features_json(&row));
+    assert_eq!(parse_features("[1,2]"), None, "a row of another model");
+    assert_eq!(features_named("[1,2]"), "[1,2]");
+    assert_eq!(features_named("{}"), "{}");
+}
+
+#[test]
 fn clicks_are_enough_with_500_usable_exposures_and_20_clicks() {
     let json = features_json(&[0.5; F]);
     let rows = |n: usize, clicked: usize| {
