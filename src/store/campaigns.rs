@@ -176,6 +176,41 @@ impl Store {
         Ok(campaign_id)
     }
 
+    /// Deletes the campaigns named `name` with everything their runs left:
+    /// exposures (which carry no foreign key), then the campaigns, whose
+    /// deletion cascades to variants, runs, plan rows, outbox rows and
+    /// delivery attempts. One transaction; returns the campaigns deleted.
+    pub async fn delete_campaigns_named(&self, name: &str) -> Result<u64, StoreError> {
+        let runs = Query::select()
+            .column((col("campaign_runs"), col("run_id")))
+            .from(col("campaign_runs"))
+            .inner_join(
+                col("campaigns"),
+                Expr::col((col("campaigns"), col("campaign_id")))
+                    .equals((col("campaign_runs"), col("campaign_id"))),
+            )
+            .and_where(Expr::col((col("campaigns"), col("name"))).eq(name))
+            .to_owned();
+        let exposures = Query::delete()
+            .from_table(col("exposures"))
+            .and_where(Expr::col(col("run_id")).in_subquery(runs))
+            .to_owned();
+        let campaigns = Query::delete()
+            .from_table(col("campaigns"))
+            .and_where(Expr::col(col("name")).eq(name))
+            .to_owned();
+        let txn = self.begin_write().await.map_err(ctx("begin delete"))?;
+        txn.execute(&exposures)
+            .await
+            .map_err(ctx("delete exposures"))?;
+        let deleted = txn
+            .execute(&campaigns)
+            .await
+            .map_err(ctx("delete campaigns"))?;
+        txn.commit().await.map_err(ctx("commit delete"))?;
+        Ok(deleted.rows_affected())
+    }
+
     /// Replaces a draft's name, file and variants with `campaign`'s in
     /// one transaction; false (nothing changed) when campaign `campaign_id`
     /// is not a draft.

@@ -5,6 +5,7 @@
 mod api;
 mod api_drafts;
 mod api_more;
+mod bench;
 mod campaign;
 mod campaign_cli;
 mod channels;

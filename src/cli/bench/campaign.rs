@@ -213,6 +213,11 @@ impl Sending<'_> {
     }
 }
 
+/// The name of the benchmark's campaign on one channel.
+pub fn campaign_name(channel: &str) -> String {
+    format!("bench {channel}")
+}
+
 /// The benchmark's campaign on one channel.
 fn campaign_file(channel: &str, items: bool) -> String {
     let (recommendations, body) = if items {
@@ -223,8 +228,9 @@ fn campaign_file(channel: &str, items: bool) -> String {
     } else {
         ("", "New picks for you")
     };
+    let name = campaign_name(channel);
     format!(
-        "name = \"bench {channel}\"\nchannels = [\"{channel}\"]\nschedule = {{ at = \"2026-01-01T00:00:00Z\" }}\n{recommendations}\n\
+        "name = \"{name}\"\nchannels = [\"{channel}\"]\nschedule = {{ at = \"2026-01-01T00:00:00Z\" }}\n{recommendations}\n\
          [[variants]]\nname = \"A\"\nweight = 1.0\ntitle = \"Hello {{{{ user.user_id }}}}\"\nbody = \"{body}\"\n\
          email_subject = \"Picks for {{{{ user.user_id }}}}\"\nemail_template = \"weekly_picks\"\n"
     )
