@@ -9,7 +9,7 @@ use super::plan;
 use super::spec::{CampaignSpec, SpecError};
 use crate::channels::RenderedMessage;
 use crate::config::Settings;
-use crate::dispatch::{Fallback, HandOff};
+use crate::dispatch::Fallback;
 use crate::domain::Channel;
 use crate::store::{CampaignRow, RunRow, Store, StoreError};
 use std::collections::BTreeSet;
@@ -49,25 +49,12 @@ pub enum CampaignError {
     /// Another process holds the run's planner lease.
     #[error("run {0} is being planned by another process")]
     Busy(i64),
-    /// Planning was asked to stop (Ctrl-C); the pages written are kept
-    /// and the planner lease was given up.
-    #[error("planning of run {0} stopped between pages; run it again to resume")]
-    Stopped(i64),
     /// A store error.
     #[error(transparent)]
     Store(#[from] StoreError),
     /// Anything else, with context (ranking, segments, rendering).
     #[error("{0}")]
     Other(String),
-}
-
-/// What a planning process gives the planner besides the run.
-#[derive(Default)]
-pub struct PlanWith {
-    /// This process's sender: due rows are leased to it and handed over.
-    pub handoff: Option<HandOff>,
-    /// Stops planning after the page being written when it turns true.
-    pub stop: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 /// A stored campaign with its parsed spec.
@@ -218,21 +205,7 @@ impl Engine {
         owner: &str,
         now: i64,
     ) -> Result<PlanReport, CampaignError> {
-        plan::plan(self, run, owner, now, PlanWith::default()).await
-    }
-
-    /// [`Engine::plan`], with what the planning process adds: a sender
-    /// to hand each page's due rows to as they are written (leased to
-    /// it: sent without a claim) and a flag that stops planning between
-    /// pages.
-    pub async fn plan_with(
-        &self,
-        run: &RunRow,
-        owner: &str,
-        now: i64,
-        with: PlanWith,
-    ) -> Result<PlanReport, CampaignError> {
-        plan::plan(self, run, owner, now, with).await
+        plan::plan(self, run, owner, now).await
     }
 
     /// Marks a `sending` run `done` when its outbox has nothing pending;

@@ -74,11 +74,6 @@ impl StepClock {
         }
     }
 
-    /// A clock that read `now` at `began` (rows leased then).
-    pub(super) fn since(now: i64, began: Instant) -> Self {
-        Self { now, began }
-    }
-
     /// Milliseconds since the step began.
     fn elapsed(&self) -> i64 {
         millis(self.began.elapsed())

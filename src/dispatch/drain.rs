@@ -1,10 +1,10 @@
 //! The worker's loops, the only place dispatch reads the wall clock:
 //! `drain` steps until a run (or the whole outbox) has nothing pending,
-//! `run` serves until shut down (a run being planned by this process is
-//! sent from the hand-off, `handoff.rs`). Both sleep while nothing is due
-//! (until the next due row, at most a poll interval, since other
-//! processes add rows and leases expire), stop as soon as the shutdown
-//! flag turns true, and release their leases on the way out.
+//! `follow` sends a run while it is being planned, `run` serves until shut
+//! down. Both sleep while nothing is due (until
+//! the next due row, at most a poll interval, since other processes add
+//! rows and leases expire), stop as soon as the shutdown flag turns true,
+//! and release their leases on the way out.
 
 use std::time::Duration;
 
@@ -16,6 +16,10 @@ use super::worker::{Step, Tally, Worker};
 /// The longest idle sleep: how soon new or unleased rows are noticed.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(200);
 
+/// How long `follow` waits for the planner's next page before looking
+/// for pending rows again.
+const PAGE_WAIT: Duration = Duration::from_millis(20);
+
 /// How long `run` waits after a store error before trying again.
 const ERROR_PAUSE: Duration = Duration::from_secs(1);
 
@@ -26,8 +30,6 @@ pub struct DrainReport {
     pub totals: Tally,
     /// Batches worked.
     pub batches: u64,
-    /// Rows the planner handed over leased (sent without a claim).
-    pub handed: u64,
     /// True when it stopped for the shutdown flag, not for lack of work.
     pub stopped: bool,
 }
@@ -48,6 +50,30 @@ impl Worker {
         let report = result?;
         released?;
         Ok(report)
+    }
+
+    /// Sends run `run_id` while it is being planned: drains what is
+    /// pending, waits for the planner's next page, and returns once
+    /// `planned` has turned true and nothing is pending. Leases are
+    /// released between drains.
+    pub async fn follow(
+        &self,
+        run_id: i64,
+        mut planned: watch::Receiver<bool>,
+    ) -> Result<DrainReport, DispatchError> {
+        let (_stop, shutdown) = watch::channel(false);
+        let mut report = DrainReport::default();
+        loop {
+            let finished = *planned.borrow();
+            let drained = self.drain(Some(run_id), shutdown.clone()).await?;
+            report.totals.add(&drained.totals);
+            report.batches += drained.batches;
+            if finished {
+                return Ok(report);
+            }
+            // Nothing pending: wait for the next page (or the end).
+            let _ = tokio::time::timeout(PAGE_WAIT, planned.changed()).await;
+        }
     }
 
     /// Serves the whole outbox until `shutdown` turns true (`herald worker`

@@ -13,10 +13,7 @@
 //! ```
 //!
 //! [`Worker::step`] does one batch at a given instant (tests drive it);
-//! [`Worker::drain`] and [`Worker::run`] loop on the wall clock. When the
-//! planning process sends too, the planner hands its rows over leased
-//! ([`Worker::hand_off`], `handoff.rs`) and [`Worker::send_handed`] sends
-//! them without claiming.
+//! [`Worker::drain`] and [`Worker::run`] loop on the wall clock.
 //!
 //! Delivery is at least once: a row is only claimed when its lease is
 //! free or expired, and an attempt is only recorded by the lease holder,
@@ -31,7 +28,6 @@ mod backoff;
 mod channels;
 mod drain;
 mod fallback;
-mod handoff;
 mod limits;
 mod worker;
 
@@ -39,7 +35,6 @@ pub use backoff::{Backoff, MAX_RETRY_DELAY, RetryPolicy};
 pub use channels::{ChannelSet, Provider};
 pub use drain::{DrainReport, POLL_INTERVAL};
 pub use fallback::Fallback;
-pub use handoff::{HandOff, Intake};
 pub use worker::{Step, Tally, Worker, owner_id};
 
 use crate::channels::apns::ApnsError;

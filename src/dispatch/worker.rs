@@ -17,7 +17,7 @@ use super::backoff::{RetryPolicy, millis};
 use super::channels::ChannelSet;
 use super::fallback::Fallback;
 use super::limits::Limits;
-use crate::store::{AttemptRecord, OutboxRow};
+use crate::store::AttemptRecord;
 
 /// Counts of what a step (or a whole drain) did with the rows it claimed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -152,23 +152,8 @@ impl Worker {
             let next_due = self.store.next_due(run_id).await?;
             return Ok(Step::Idle { next_due });
         }
-        let tally = self.work(&rows, &StepClock::start(now), claim_us).await?;
-        Ok(Step::Worked(tally))
-    }
-
-    /// Sends rows this worker holds the lease of (leased on `clock`'s
-    /// start) concurrently within each provider's limits and records every
-    /// attempt (one transaction per batch). A store error on one row is
-    /// returned after the rest of the batch has been recorded. `claim_us`
-    /// is what getting the rows took, for the telemetry line.
-    pub(super) async fn work(
-        &self,
-        rows: &[OutboxRow],
-        clock: &StepClock,
-        claim_us: u64,
-    ) -> Result<Tally, DispatchError> {
-        let mut laps = Laps::start();
-        let results = join_all(rows.iter().map(|row| self.attempt(row, clock))).await;
+        let clock = StepClock::start(now);
+        let results = join_all(rows.iter().map(|row| self.attempt(row, &clock))).await;
         let send_us = laps.lap();
         let mut tally = Tally {
             claimed: rows.len() as u64,
@@ -186,11 +171,11 @@ impl Worker {
             }
         }
         let metrics = crate::api::metrics::global();
-        metrics.observe_attempts(rows, records.iter().map(|(record, _)| record));
+        metrics.observe_attempts(&rows, records.iter().map(|(record, _)| record));
         self.record_batch(records, &mut tally).await?;
         metrics.observe_tally(&tally);
         log_batch(&self.owner, &tally, [claim_us, send_us, laps.lap()]);
-        first_error.map_or(Ok(tally), Err)
+        first_error.map_or(Ok(Step::Worked(tally)), Err)
     }
 
     /// Writes a batch's attempts in one transaction; an attempt whose

@@ -40,9 +40,7 @@ pub use feedback::{ConsentRow, FeedbackRow, NewFeedback};
 pub use import::{ImportTxn, UserColumns, event_id};
 pub use interactions::{EventSink, RankEventPage, RankEventRow, RankItemRow};
 pub use items::ItemRow;
-pub use outbox::{
-    AttemptRecord, NewExposure, NewOutbox, OutboxLease, OutboxRow, OutboxUpdate, PlanRow,
-};
+pub use outbox::{AttemptRecord, NewExposure, NewOutbox, OutboxRow, OutboxUpdate, PlanRow};
 pub use privacy::{Erasure, UserExport, pseudonym};
 pub use query::{StoredUser, TABLES};
 pub use rank_models::{NewRankModel, RankModelMeta, RankModelRow};

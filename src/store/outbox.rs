@@ -12,9 +12,8 @@ mod read;
 mod sent;
 
 use super::{StoreError, ctx};
-use sea_orm::sea_query::{Alias, InsertStatement, OnConflict, Query};
+use sea_orm::sea_query::{Alias, OnConflict, Query};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult};
-use std::collections::HashMap;
 
 /// One planned decision (a `run_recipients` row).
 #[derive(Debug, Clone, PartialEq)]
@@ -215,147 +214,54 @@ fn read_outbox(r: &QueryResult) -> Result<OutboxRow, DbErr> {
     })
 }
 
-/// A lease taken on outbox rows as they are written: rows due by
-/// `due_by` are leased to `owner` until `until`, so the process that
-/// planned them sends them without claiming (the planner hands them over
-/// in memory). Should that process die, the lease runs out and any worker
-/// claims them, as after any lost lease.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutboxLease {
-    /// The sender's lease owner id.
-    pub owner: String,
-    /// The lease end (ms).
-    pub until: i64,
-    /// Rows due later than this (ms) are written unleased.
-    pub due_by: i64,
-}
-
-impl OutboxLease {
-    /// The lease owner of `row`, when the row is leased.
-    fn owner_of(&self, row: &NewOutbox) -> Option<String> {
-        (row.next_attempt_at <= self.due_by).then(|| self.owner.clone())
-    }
-}
-
-/// The multi-row insert of a chunk as `pending`, leased when `lease` says
-/// so; a row already there for the same (run, user, channel) is kept as
-/// it is.
-fn outbox_insert(chunk: &[NewOutbox], lease: Option<&OutboxLease>) -> InsertStatement {
-    let mut stmt = Query::insert();
-    stmt.into_table(col("outbox")).columns(
-        [
-            "run_id",
-            "user_id",
-            "channel",
-            "device_id",
-            "address",
-            "variant",
-            "payload",
-            "dedup_key",
-            "status",
-            "attempts",
-            "next_attempt_at",
-            "lease_owner",
-            "lease_until",
-            "created_at",
-            "updated_at",
-        ]
-        .map(col),
-    );
-    for row in chunk {
-        let owner = lease.and_then(|l| l.owner_of(row));
-        let until = owner.as_ref().and(lease.map(|l| l.until));
-        stmt.values_panic([
-            row.run_id.into(),
-            row.user_id.clone().into(),
-            row.channel.clone().into(),
-            row.device_id.into(),
-            row.address.clone().into(),
-            row.variant.clone().into(),
-            row.payload.clone().into(),
-            row.dedup_key.clone().into(),
-            "pending".into(),
-            0i32.into(),
-            row.next_attempt_at.into(),
-            owner.into(),
-            until.into(),
-            row.now.into(),
-            row.now.into(),
-        ]);
-    }
-    stmt.on_conflict(
-        OnConflict::columns(["run_id", "user_id", "channel"].map(col))
-            .do_nothing()
-            .to_owned(),
-    );
-    stmt
-}
-
 /// Enqueues outbox rows as `pending`; a row already there for the same
 /// (run, user, channel) is kept as it is.
 async fn insert_outbox(conn: &impl ConnectionTrait, rows: &[NewOutbox]) -> Result<(), StoreError> {
     for chunk in rows.chunks(INSERT_CHUNK) {
-        conn.execute(&outbox_insert(chunk, None))
+        let mut stmt = Query::insert();
+        stmt.into_table(col("outbox")).columns(
+            [
+                "run_id",
+                "user_id",
+                "channel",
+                "device_id",
+                "address",
+                "variant",
+                "payload",
+                "dedup_key",
+                "status",
+                "attempts",
+                "next_attempt_at",
+                "created_at",
+                "updated_at",
+            ]
+            .map(col),
+        );
+        for row in chunk {
+            stmt.values_panic([
+                row.run_id.into(),
+                row.user_id.clone().into(),
+                row.channel.clone().into(),
+                row.device_id.into(),
+                row.address.clone().into(),
+                row.variant.clone().into(),
+                row.payload.clone().into(),
+                row.dedup_key.clone().into(),
+                "pending".into(),
+                0i32.into(),
+                row.next_attempt_at.into(),
+                row.now.into(),
+                row.now.into(),
+            ]);
+        }
+        stmt.on_conflict(
+            OnConflict::columns(["run_id", "user_id", "channel"].map(col))
+                .do_nothing()
+                .to_owned(),
+        );
+        conn.execute(&stmt)
             .await
             .map_err(ctx("insert outbox rows"))?;
     }
     Ok(())
-}
-
-/// Enqueues outbox rows, leasing those due by `lease.due_by`; returns
-/// the position in `rows` and the id of each leased row this call
-/// inserted (a row already there, from a resumed run, is left to the
-/// workers' claims).
-async fn insert_outbox_leased(
-    conn: &impl ConnectionTrait,
-    rows: &[NewOutbox],
-    lease: &OutboxLease,
-) -> Result<Vec<(usize, i64)>, StoreError> {
-    let mut leased = Vec::new();
-    for (c, chunk) in rows.chunks(INSERT_CHUNK).enumerate() {
-        let mut stmt = outbox_insert(chunk, Some(lease));
-        stmt.returning(Query::returning().columns(["outbox_id", "user_id", "channel"].map(col)));
-        let inserted = conn
-            .query_all(&stmt)
-            .await
-            .map_err(ctx("insert leased outbox rows"))?;
-        let mut ids = HashMap::with_capacity(inserted.len());
-        for r in &inserted {
-            let (id, key) = inserted_key(r).map_err(ctx("read leased outbox ids"))?;
-            ids.insert(key, id);
-        }
-        let start = c * INSERT_CHUNK;
-        leased.extend(chunk.iter().enumerate().filter_map(|(i, row)| {
-            lease.owner_of(row)?;
-            let id = ids.get(&(row.user_id.clone(), row.channel.clone()))?;
-            Some((start + i, *id))
-        }));
-    }
-    Ok(leased)
-}
-
-/// The id and (user, channel) of an inserted row.
-fn inserted_key(r: &QueryResult) -> Result<(i64, (String, String)), DbErr> {
-    let id = r.try_get("", "outbox_id")?;
-    Ok((id, (r.try_get("", "user_id")?, r.try_get("", "channel")?)))
-}
-
-impl NewOutbox {
-    /// The row as stored once inserted with id `outbox_id`.
-    pub fn into_row(self, outbox_id: i64) -> OutboxRow {
-        OutboxRow {
-            outbox_id,
-            run_id: self.run_id,
-            user_id: self.user_id,
-            channel: self.channel,
-            device_id: self.device_id,
-            address: self.address,
-            variant: self.variant,
-            payload: self.payload,
-            dedup_key: self.dedup_key,
-            status: "pending".to_owned(),
-            attempts: 0,
-            next_attempt_at: self.next_attempt_at,
-        }
-    }
 }

@@ -2,12 +2,10 @@
 //! checks, planning (holdout, quiet hours, frequency caps across
 //! campaigns, consent and channel fallback, audiences), dry-run
 //! determinism and resumption; `answers` covers explain, preview, the
-//! fallback and finishing runs, `ranked` campaigns with recommendations,
-//! `handoff` the planner passing its rows to this process's sender.
+//! fallback and finishing runs, `ranked` campaigns with recommendations.
 
 mod answers;
 pub(crate) mod fixtures;
-mod handoff;
 mod ranked;
 
 use crate::helpers::test_dbs;
@@ -288,7 +286,7 @@ async fn a_resumed_plan_writes_each_user_once() {
             })
             .collect();
         db.store
-            .write_plan_page(run_row.run_id, &written, &[], &[], None)
+            .write_plan_page(run_row.run_id, &written, &[], &[])
             .await
             .unwrap();
         let report = engine.plan(&run_row, "second", NOW).await.unwrap();

@@ -113,7 +113,7 @@ async fn rows_that_cannot_be_read_or_routed_fail_with_the_reason_and_send_nothin
         bad_address.address = "+4915112345678".to_owned();
         let rows = [broken, bad_address, outbox_row(run_id, 3, &webhook)];
         db.store
-            .write_plan_page(run_id, &[], &rows, &[], None)
+            .write_plan_page(run_id, &[], &rows, &[])
             .await
             .unwrap();
         let report = drain(&worker(&db, &sandbox, settings(), "w-1"), run_id).await;

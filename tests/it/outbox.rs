@@ -1,14 +1,12 @@
 //! The store's campaign engine tables on every backend: plan pages
 //! written idempotently and read back here; runs and the planner lease,
-//! outbox claims under concurrency, rows written leased, attempts,
-//! cancelling, contact counts, devices and trigger fires in the
-//! submodules. Fixtures go through the
+//! outbox claims under concurrency, attempts, cancelling, contact counts,
+//! devices and trigger fires in the submodules. Fixtures go through the
 //! public store API; a few counts are read with plain SQL.
 
 mod attempts;
 mod claim;
 mod contacts;
-mod leased;
 mod runs;
 
 use crate::helpers::{TestDb, apns_token, test_dbs};
@@ -113,7 +111,7 @@ async fn enqueue(db: &TestDb, run_id: i64, users: &[&str], due: i64, now: i64) {
         .map(|u| outbox(run_id, u, "push", due, now))
         .collect();
     db.store
-        .write_plan_page(run_id, &plan, &rows, &[], None)
+        .write_plan_page(run_id, &plan, &rows, &[])
         .await
         .expect("write plan page");
 }
@@ -244,7 +242,7 @@ async fn writing_a_plan_page_twice_keeps_one_row_per_user_and_channel() {
         ];
         for _ in 0..2 {
             db.store
-                .write_plan_page(r, &plans, &rows, &shown, None)
+                .write_plan_page(r, &plans, &rows, &shown)
                 .await
                 .unwrap();
         }
@@ -277,10 +275,7 @@ async fn the_plan_reads_back_a_page_at_a_time_in_user_order() {
         let users: Vec<String> = (0..25).map(|i| format!("u{i:03}")).collect();
         for page in users.chunks(10) {
             let plans: Vec<_> = page.iter().map(|u| plan(u)).collect();
-            db.store
-                .write_plan_page(r, &plans, &[], &[], None)
-                .await
-                .unwrap();
+            db.store.write_plan_page(r, &plans, &[], &[]).await.unwrap();
         }
         let last = db.store.last_planned_user(r).await.unwrap();
         assert_eq!(last.as_deref(), Some("u024"), "{}", db.name());

@@ -122,7 +122,7 @@ async fn a_purchase_goes_to_the_last_message_before_it_not_to_a_later_one() {
             .map(|p| fixture::outbox_row(later.run_id, p))
             .collect();
         db.store
-            .write_plan_page(later.run_id, &plan, &outbox, &[], None)
+            .write_plan_page(later.run_id, &plan, &outbox, &[])
             .await
             .unwrap();
         sql.run(&format!(

@@ -10,21 +10,14 @@
 //! commits in a task of its own. Pages are still written one at a time and
 //! in order (a page's write starts once the one before it committed), so
 //! a planner killed at any moment resumes after the last page it wrote.
-//!
-//! With a [`HandOff`] (the planning process also sends), each page's due
-//! outbox rows are written leased to the sending worker and passed to it
-//! in memory once the page is committed, so they are sent without a
-//! claim; while the campaign is paused or the run cancelled, pages are
-//! written unleased and wait for the claims, as without a hand-off.
 
 use super::page::PageOutput;
 use super::page::plan_page;
 use super::setup::Setup;
 use super::{PAGE_USERS, PLANNER_LEASE_MS};
-use crate::campaign::engine::{CampaignError, Engine, PlanReport, PlanWith};
+use crate::campaign::engine::{CampaignError, Engine, PlanReport};
 use crate::campaign::occurrence::{Occurrence, Scope};
-use crate::dispatch::HandOff;
-use crate::store::{CampaignRow, NewOutbox, OutboxRow, RunRow, Store, StoreError, UserFactRow};
+use crate::store::{CampaignRow, RunRow, Store, StoreError, UserFactRow};
 use std::time::Instant;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -42,14 +35,9 @@ struct Lease {
 }
 
 impl Lease {
-    /// The planning clock now (ms): `now` moved on by the time since.
-    fn at(&self) -> i64 {
-        self.now + self.started.elapsed().as_millis() as i64
-    }
-
     /// Takes or renews the lease; `Busy` when another planner holds it.
     async fn renew(&self) -> Result<(), CampaignError> {
-        let at = self.at();
+        let at = self.now + self.started.elapsed().as_millis() as i64;
         let held = self
             .store
             .claim_planner(self.run_id, &self.owner, at, at + PLANNER_LEASE_MS)
@@ -73,10 +61,6 @@ struct Planning<'a> {
     report: PlanReport,
     /// The previous page's write, still committing.
     writing: Option<JoinHandle<Result<(), CampaignError>>>,
-    /// This process's sender, when it takes the rows in memory.
-    handoff: Option<HandOff>,
-    /// Planning stops between pages once this turns true.
-    stop: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 /// Refuses campaigns that must not send.
@@ -129,15 +113,12 @@ async fn counted(store: &Store, run_id: i64, scanned: u64) -> Result<PlanReport,
     Ok(report)
 }
 
-/// Plans `run` under the lease held by `owner`, handing the due rows to
-/// `with.handoff` and stopping on `with.stop` when given; see
-/// [`Engine::plan_with`].
+/// Plans `run` under the lease held by `owner`; see [`Engine::plan`].
 pub(crate) async fn plan(
     engine: &Engine,
     run: &RunRow,
     owner: &str,
     now: i64,
-    with: PlanWith,
 ) -> Result<PlanReport, CampaignError> {
     let store = engine.store();
     let run = store
@@ -169,8 +150,6 @@ pub(crate) async fn plan(
         lease,
         now,
         writing: None,
-        handoff: with.handoff,
-        stop: with.stop,
     };
     match Occurrence::scope_of(&planning.run.occurrence) {
         Scope::TriggerFires => planning.triggered().await?,
@@ -208,7 +187,6 @@ impl Planning<'_> {
             let in_scope: Vec<UserFactRow> =
                 page?.into_iter().filter(|u| covers(scope, u)).collect();
             self.page(in_scope, false).await?;
-            self.check_stop().await?;
         }
         Ok(())
     }
@@ -224,24 +202,8 @@ impl Planning<'_> {
         for chunk in users[start..].chunks(PAGE_USERS as usize) {
             let facts = store.user_facts(chunk, self.setup.segment_model_id).await?;
             self.page(facts, true).await?;
-            self.check_stop().await?;
         }
         Ok(())
-    }
-
-    /// When asked to stop: waits for the page being written, gives the
-    /// planner lease up (a rerun resumes after that page at once) and
-    /// says `Stopped`.
-    async fn check_stop(&mut self) -> Result<(), CampaignError> {
-        if !self.stop.as_ref().is_some_and(|stop| *stop.borrow()) {
-            return Ok(());
-        }
-        self.written().await?;
-        let lease = &self.lease;
-        (lease.store)
-            .release_planner(lease.run_id, &lease.owner)
-            .await?;
-        Err(CampaignError::Stopped(self.run.run_id))
     }
 
     /// Plans one page of users in scope and starts writing it (with the
@@ -265,7 +227,6 @@ impl Planning<'_> {
         }
         let write = PageWrite {
             lease: self.lease.clone(),
-            handoff: self.handoff.clone(),
             status: self.run.status.clone(),
             stats: serde_json::to_string(&self.report).unwrap_or_default(),
             out,
@@ -336,8 +297,6 @@ impl Planning<'_> {
 struct PageWrite {
     /// The planner's lease, renewed once the page is written.
     lease: Lease,
-    /// Where the page's due rows go once written, if anywhere.
-    handoff: Option<HandOff>,
     /// The run's status, kept while planning.
     status: String,
     /// The run's counts up to this page, as JSON.
@@ -347,28 +306,15 @@ struct PageWrite {
 }
 
 impl PageWrite {
-    /// Writes the page in one transaction, hands its leased rows over,
-    /// renews the lease and records the counts.
+    /// Writes the page in one transaction, renews the lease and records
+    /// the counts.
     async fn run(self) -> Result<(), CampaignError> {
         let (store, run_id) = (&self.lease.store, self.lease.run_id);
         if !self.out.plan.is_empty() {
-            let handoff = self.sending_to().await?;
-            let (now, at) = (self.lease.at(), Instant::now());
-            let lease = handoff.as_ref().map(|h| h.lease(now));
             let out = &self.out;
-            let leased = store
-                .write_plan_page(
-                    run_id,
-                    &out.plan,
-                    &out.outbox,
-                    &out.exposures,
-                    lease.as_ref(),
-                )
+            store
+                .write_plan_page(run_id, &out.plan, &out.outbox, &out.exposures)
                 .await?;
-            if let Some(handoff) = handoff {
-                let rows = take_leased(self.out.outbox, &leased);
-                handoff.give(rows, now, at).await;
-            }
         }
         self.lease.renew().await?;
         store
@@ -376,29 +322,6 @@ impl PageWrite {
             .await?;
         Ok(())
     }
-
-    /// The hand-off to lease this page's rows to: none without one, when
-    /// its senders stopped, for a dry run (no outbox rows) or while the
-    /// run may not send.
-    async fn sending_to(&self) -> Result<Option<HandOff>, CampaignError> {
-        let Some(handoff) = self.handoff.as_ref().filter(|h| h.open()) else {
-            return Ok(None);
-        };
-        if self.out.outbox.is_empty() {
-            return Ok(None);
-        }
-        let sendable = self.lease.store.run_sendable(self.lease.run_id).await?;
-        Ok(sendable.then(|| handoff.clone()))
-    }
-}
-
-/// The rows at the `leased` positions of `outbox`, with their ids.
-fn take_leased(outbox: Vec<NewOutbox>, leased: &[(usize, i64)]) -> Vec<OutboxRow> {
-    let mut slots: Vec<Option<NewOutbox>> = outbox.into_iter().map(Some).collect();
-    leased
-        .iter()
-        .filter_map(|(i, id)| Some(slots.get_mut(*i)?.take()?.into_row(*id)))
-        .collect()
 }
 
 /// Which facts the pages carry.

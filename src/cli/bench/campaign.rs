@@ -3,14 +3,13 @@
 //! sandbox by this process or by `herald worker --drain` processes, each
 //! phase timed with its own peak resident memory.
 //!
-//! In-process sending starts with the planner: each page's rows are
-//! written leased to this process's worker and handed over in memory as
-//! soon as the page is committed (nothing waits for the whole plan, and
-//! no row is claimed); `--sequential` plans first and sends after by
-//! claiming, which times the two phases apart.
+//! In-process senders start with the planner and send each page as soon
+//! as it is written (the outbox is the hand-off, so nothing waits for the
+//! whole plan); `--sequential` plans first and sends after, which times
+//! the two phases apart.
 
 use super::memory;
-use crate::campaign::engine::{Engine, PlanWith};
+use crate::campaign::engine::Engine;
 use crate::campaign::occurrence::Occurrence;
 use crate::config::Settings;
 use crate::dispatch::{ChannelSet, Worker};
@@ -102,18 +101,14 @@ impl Sending<'_> {
             self.drain(run.run_id, &owner).await?;
             (report, seconds, peak)
         } else {
-            let worker = self.sender(&owner, 0)?;
-            let (handoff, intake) = worker.hand_off(self.senders as usize);
+            let (planned, done) = tokio::sync::watch::channel(false);
             let plan = async {
-                let with = PlanWith {
-                    handoff: Some(handoff),
-                    stop: None,
-                };
-                let report = self.engine.plan_with(&run, &owner, now, with).await;
+                let report = self.engine.plan(&run, &owner, now).await;
                 let seconds = start.elapsed().as_secs_f64();
+                let _ = planned.send(true);
                 report.map(|r| (r, seconds))
             };
-            let (planning, sending) = tokio::join!(plan, worker.send_handed(intake, run.run_id));
+            let (planning, sending) = tokio::join!(plan, self.follow(run.run_id, &owner, done));
             sending?;
             let (report, seconds) = planning?;
             (report, seconds, None)
@@ -162,24 +157,42 @@ impl Sending<'_> {
             .sum())
     }
 
-    /// In-process sender `n`, a worker with its own connections.
-    fn sender(&self, owner: &str, n: u32) -> anyhow::Result<Worker> {
-        let channels = ChannelSet::from_settings(self.settings)?;
-        let worker = Worker::new(
-            self.engine.store().clone(),
-            channels,
-            self.settings.dispatch.clone(),
-            format!("{owner}-{n}"),
-        )
-        .with_fallback(self.engine.fallback());
-        Ok(worker)
+    /// In-process senders, each its own worker with its own connections.
+    fn senders(&self, owner: &str) -> anyhow::Result<Vec<Worker>> {
+        (0..self.senders.max(1))
+            .map(|n| {
+                let channels = ChannelSet::from_settings(self.settings)?;
+                let worker = Worker::new(
+                    self.engine.store().clone(),
+                    channels,
+                    self.settings.dispatch.clone(),
+                    format!("{owner}-{n}"),
+                )
+                .with_fallback(self.engine.fallback());
+                Ok(worker)
+            })
+            .collect()
+    }
+
+    /// Sends the run's rows as the planner writes them, until `planned`
+    /// turns true and nothing is pending (each sender follows the run).
+    async fn follow(
+        &self,
+        run_id: i64,
+        owner: &str,
+        planned: tokio::sync::watch::Receiver<bool>,
+    ) -> anyhow::Result<()> {
+        let workers = self.senders(owner)?;
+        let follows = workers.iter().map(|w| w.follow(run_id, planned.clone()));
+        for followed in futures_util::future::join_all(follows).await {
+            followed?;
+        }
+        Ok(())
     }
 
     async fn drain(&self, run_id: i64, owner: &str) -> anyhow::Result<()> {
         if self.workers == 0 {
-            let workers = (0..self.senders.max(1))
-                .map(|n| self.sender(owner, n))
-                .collect::<anyhow::Result<Vec<_>>>()?;
+            let workers = self.senders(owner)?;
             let (_stop, shutdown) = tokio::sync::watch::channel(false);
             let drains = workers
                 .iter()

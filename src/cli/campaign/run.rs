@@ -2,9 +2,7 @@
 //! campaign's unfinished run or open the next manual one, plan it and
 //! (unless dry) send its outbox through a dispatch worker built from the
 //! settings, then close the run. Sending starts with the first planned
-//! page rather than after the whole plan: the planner hands each page's
-//! rows to the worker in memory, leased to it, and the worker then claims
-//! whatever is left (rows of an earlier attempt, retries). Ctrl-C stops planning and
+//! page rather than after the whole plan. Ctrl-C stops planning and
 //! sending between pages and batches and releases the leases, so
 //! rerunning the command resumes.
 //!
@@ -12,11 +10,11 @@
 //! hours (or retried later than the longest backoff) stay pending for
 //! `herald worker` or `herald serve`, and the summary says so.
 
-use crate::campaign::engine::{CampaignError, Engine, PlanWith};
+use crate::campaign::engine::Engine;
 use crate::campaign::occurrence::Occurrence;
 use crate::cli::progress::Progress;
 use crate::cli::worker::shutdown_on_signal;
-use crate::dispatch::{ChannelSet, HandOff, Intake, POLL_INTERVAL, Step, Tally, Worker};
+use crate::dispatch::{ChannelSet, POLL_INTERVAL, Step, Worker};
 use crate::domain::{millis_to_rfc3339, now_millis};
 use crate::scheduler::owner_id;
 use crate::store::{RunRow, Store};
@@ -97,39 +95,26 @@ pub async fn run(engine: &Engine, args: &RunArgs, json: bool) -> anyhow::Result<
     let shutdown = shutdown_on_signal();
     let unplanned = matches!(run.status.as_str(), "planning" | "dry_run");
     let (planned_tx, planned) = watch::channel(!unplanned);
-    let worker = if args.dry_run || args.plan_only {
-        None
-    } else {
-        Some(sender(engine, &owner)?)
-    };
-    // The planner hands its rows to this process's sender as it writes them.
-    let (handoff, intake) = match &worker {
-        Some(worker) if unplanned => {
-            let (handoff, intake) = worker.hand_off(LANES);
-            (Some(handoff), Some(intake))
-        }
-        _ => (None, None),
-    };
     // The flag turns true however planning ends, so the sender stops
     // waiting for pages once it has sent what there is.
     let planning = async {
         let result = if unplanned {
-            plan(engine, &run, &owner, handoff, shutdown.clone()).await
+            plan(engine, &run, &owner, shutdown.clone(), args.id).await
         } else {
-            Ok(false)
+            Ok(())
         };
         let _ = planned_tx.send(true);
         result
     };
     let sending = async {
-        match &worker {
-            Some(worker) => send(engine, &run, worker, intake, shutdown.clone(), planned).await,
-            None => Ok(false),
+        if args.dry_run || args.plan_only {
+            return Ok(false);
         }
+        send(engine, &run, &owner, shutdown.clone(), planned).await
     };
     let (planning, sending) = tokio::join!(planning, sending);
-    let stopped_planning = planning?;
-    let interrupted = sending? || stopped_planning;
+    planning?;
+    let interrupted = sending?;
     if !interrupted && !args.dry_run && !args.plan_only {
         engine.finish_if_drained(run.run_id, now_millis()).await?;
     }
@@ -170,33 +155,35 @@ async fn open(engine: &Engine, args: &RunArgs) -> anyhow::Result<(RunRow, bool)>
     Ok((run, false))
 }
 
-/// Batches sent at once from what the planner hands over: one records
-/// while the other sends.
-const LANES: usize = 2;
-
-/// Plans the run, handing its rows to `handoff` when given; Ctrl-C stops
-/// it after the page being written and gives the planner lease up, so a
-/// rerun resumes at once (true when stopped).
+/// Plans the run; Ctrl-C ends it between pages with a hint to resume.
 async fn plan(
     engine: &Engine,
     run: &RunRow,
     owner: &str,
-    handoff: Option<HandOff>,
-    shutdown: watch::Receiver<bool>,
-) -> anyhow::Result<bool> {
-    let with = PlanWith {
-        handoff,
-        stop: Some(shutdown),
-    };
-    match engine.plan_with(run, owner, now_millis(), with).await {
-        Ok(_) => Ok(false),
-        Err(CampaignError::Stopped(_)) => Ok(true),
-        Err(e) => Err(e.into()),
+    mut shutdown: watch::Receiver<bool>,
+    campaign_id: i64,
+) -> anyhow::Result<()> {
+    tokio::select! {
+        planned = engine.plan(run, owner, now_millis()) => { planned?; }
+        Ok(_) = shutdown.wait_for(|stop| *stop) => anyhow::bail!(
+            "interrupted while planning run {}: rerun `herald campaign run {campaign_id}` to \
+             resume once its planner lease has expired",
+            run.run_id
+        ),
     }
+    Ok(())
 }
 
-/// The dispatch worker built from the settings, leasing rows as `owner`.
-fn sender(engine: &Engine, owner: &str) -> anyhow::Result<Worker> {
+/// Sends the run's due outbox rows, from the first planned page on,
+/// until the plan is complete and none is due now, or Ctrl-C; true when
+/// interrupted.
+async fn send(
+    engine: &Engine,
+    run: &RunRow,
+    owner: &str,
+    shutdown: watch::Receiver<bool>,
+    planned: watch::Receiver<bool>,
+) -> anyhow::Result<bool> {
     let settings = engine.settings();
     let channels = ChannelSet::from_settings(settings)?;
     let worker = Worker::new(
@@ -206,39 +193,17 @@ fn sender(engine: &Engine, owner: &str) -> anyhow::Result<Worker> {
         owner,
     )
     .with_fallback(engine.fallback());
-    Ok(worker)
-}
-
-/// Sends the run's outbox: what the planner hands over while it plans
-/// (when it does), then every due row by claiming, until the plan is
-/// complete and none is due now, or Ctrl-C; true when interrupted.
-async fn send(
-    engine: &Engine,
-    run: &RunRow,
-    worker: &Worker,
-    intake: Option<Intake>,
-    shutdown: watch::Receiver<bool>,
-    planned: watch::Receiver<bool>,
-) -> anyhow::Result<bool> {
-    let settings = engine.settings();
     let total = pending_count(engine.store(), run.run_id).await?;
     let mut progress = Progress::new("sending", total, false);
     let horizon =
         i64::try_from(settings.dispatch.backoff_max.get().as_millis()).unwrap_or(i64::MAX);
     let sending = Sending {
-        worker,
+        worker: &worker,
         engine,
         run,
         horizon,
     };
-    let result = match intake {
-        Some(intake) => {
-            sending
-                .handed(intake, shutdown, planned, &mut progress)
-                .await
-        }
-        None => sending.drain(shutdown, planned, &mut progress, 0).await,
-    };
+    let result = sending.drain(shutdown, planned, &mut progress).await;
     progress.finish();
     let released = worker.release().await;
     let interrupted = result?;
@@ -259,38 +224,6 @@ struct Sending<'a> {
 }
 
 impl Sending<'_> {
-    /// Sends what the planner hands over until it is done (or Ctrl-C,
-    /// after the batches being sent), then goes on with
-    /// [`Sending::drain`]; true when interrupted.
-    async fn handed(
-        &self,
-        intake: Intake,
-        shutdown: watch::Receiver<bool>,
-        planned: watch::Receiver<bool>,
-        progress: &mut Progress,
-    ) -> anyhow::Result<bool> {
-        let done = std::sync::Mutex::new((0u64, &mut *progress));
-        let on_batch = |tally: &Tally| {
-            if let Ok(mut guard) = done.lock() {
-                guard.0 += tally.delivered + tally.failed;
-                let position = guard.0;
-                guard.1.set(position);
-            }
-        };
-        let taken = (self.worker)
-            .take_handed(&intake, &on_batch, shutdown.clone())
-            .await;
-        drop(intake);
-        taken?;
-        if *shutdown.borrow() {
-            return Ok(true);
-        }
-        let sent = done.into_inner().map_or(0, |(sent, _)| sent);
-        let left = pending_count(self.engine.store(), self.run.run_id).await?;
-        progress.set_total(sent + left);
-        self.drain(shutdown, planned, progress, sent).await
-    }
-
     /// The stepping loop behind [`send`]: returns (true) when the
     /// shutdown flag turns true, (false) once the plan is complete and
     /// nothing is left due within `horizon` ms, or the campaign stopped
@@ -301,8 +234,8 @@ impl Sending<'_> {
         mut shutdown: watch::Receiver<bool>,
         mut planned: watch::Receiver<bool>,
         progress: &mut Progress,
-        mut done: u64,
     ) -> anyhow::Result<bool> {
+        let mut done = 0;
         let mut sized = *planned.borrow();
         while !*shutdown.borrow() {
             let complete = plan_complete(&planned);

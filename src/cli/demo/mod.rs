@@ -13,7 +13,7 @@ mod simulate;
 use super::progress::Progress;
 use super::shop::{self, StageTime};
 use crate::api::{AppState, serve_http};
-use crate::campaign::engine::{Engine, PlanReport, PlanWith};
+use crate::campaign::engine::{Engine, PlanReport};
 use crate::campaign::occurrence::Occurrence;
 use crate::channels::sandbox::{Sandbox, SandboxConfig};
 use crate::config::{self, LoadOptions, Settings};
@@ -196,14 +196,14 @@ async fn play_round(
         "demo",
     )
     .with_fallback(engine.fallback());
-    // Sending follows the planner page by page, handed over in memory.
-    let (handoff, intake) = worker.hand_off(2);
-    let with = PlanWith {
-        handoff: Some(handoff),
-        stop: None,
+    // Sending follows the planner page by page.
+    let (planned, done) = watch::channel(false);
+    let planning = async {
+        let plan = engine.plan(&run, "demo", now).await;
+        let _ = planned.send(true);
+        plan
     };
-    let planning = engine.plan_with(&run, "demo", now, with);
-    let (plan, sent) = tokio::join!(planning, worker.send_handed(intake, run.run_id));
+    let (plan, sent) = tokio::join!(planning, worker.follow(run.run_id, done));
     let plan = plan?;
     sent?;
     engine.finish_if_drained(run.run_id, now_millis()).await?;

@@ -109,32 +109,6 @@ impl Store {
         self.first_run(&stmt, "read run").await
     }
 
-    /// Whether the run's rows may be sent now: the run is not cancelled
-    /// and its campaign is neither paused nor cancelled (what a claim
-    /// checks, asked once for rows handed over without one).
-    pub async fn run_sendable(&self, run_id: i64) -> Result<bool, StoreError> {
-        let stmt = Query::select()
-            .expr(Expr::val(1))
-            .from_as(col("campaign_runs"), col("r"))
-            .inner_join(
-                col("campaigns"),
-                Expr::col((col("campaigns"), col("campaign_id")))
-                    .equals((col("r"), col("campaign_id"))),
-            )
-            .and_where(Expr::col((col("r"), col("run_id"))).eq(run_id))
-            .and_where(Expr::col((col("r"), col("status"))).ne("cancelled"))
-            .and_where(
-                Expr::col((col("campaigns"), col("status"))).is_not_in(["paused", "cancelled"]),
-            )
-            .to_owned();
-        let row = self
-            .db()
-            .query_one(&stmt)
-            .await
-            .map_err(ctx("check the run may send"))?;
-        Ok(row.is_some())
-    }
-
     /// A campaign's runs, newest first.
     pub async fn runs(&self, campaign_id: i64) -> Result<Vec<RunRow>, StoreError> {
         let stmt = select_runs()
@@ -183,23 +157,6 @@ impl Store {
             .await
             .map_err(ctx("claim planner lease"))?;
         Ok(result.rows_affected() == 1)
-    }
-
-    /// Gives up the planner lease of a run if `owner` holds it (a planner
-    /// stopped by Ctrl-C), so a rerun resumes without waiting it out.
-    pub async fn release_planner(&self, run_id: i64, owner: &str) -> Result<(), StoreError> {
-        let stmt = Query::update()
-            .table(col("campaign_runs"))
-            .value(col("planner_lease_owner"), Option::<String>::None)
-            .value(col("planner_lease_until"), Option::<i64>::None)
-            .and_where(Expr::col(col("run_id")).eq(run_id))
-            .and_where(Expr::col(col("planner_lease_owner")).eq(owner))
-            .to_owned();
-        self.db()
-            .execute(&stmt)
-            .await
-            .map_err(ctx("release planner lease"))?;
-        Ok(())
     }
 
     /// Sets a run's status, its stats (when given) and its finish time.

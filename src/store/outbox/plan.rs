@@ -3,10 +3,7 @@
 //! pagination on `user_id`, in the database's order, so a resumed planner
 //! continues exactly where the last written page ended).
 
-use super::{
-    INSERT_CHUNK, NewExposure, NewOutbox, OutboxLease, PlanRow, col, insert_outbox,
-    insert_outbox_leased,
-};
+use super::{INSERT_CHUNK, NewExposure, NewOutbox, PlanRow, col, insert_outbox};
 use crate::domain::Laps;
 use crate::store::{Store, StoreError, ctx};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, OnConflict, Order, Query, SelectStatement};
@@ -125,9 +122,6 @@ async fn insert_exposures(
 impl Store {
     /// Writes one page of the plan with its outbox rows and exposures in
     /// one transaction; rows already present (a resumed run) are kept.
-    /// With a `lease`, the outbox rows due by then are written leased to
-    /// its owner, and their positions in `outbox` and ids are returned
-    /// (the caller hands them to its senders); without, nothing is.
     /// The time of each step (waiting for the write lock, each table, the
     /// commit) goes to the debug log (`HERALD_LOG=herald=debug`).
     pub async fn write_plan_page(
@@ -136,20 +130,13 @@ impl Store {
         plan: &[PlanRow],
         outbox: &[NewOutbox],
         exposures: &[NewExposure],
-        lease: Option<&OutboxLease>,
-    ) -> Result<Vec<(usize, i64)>, StoreError> {
+    ) -> Result<(), StoreError> {
         let mut laps = Laps::start();
         let txn = self.begin_write().await.map_err(ctx("begin plan page"))?;
         let begin_us = laps.lap();
         insert_plan(&txn, run_id, plan).await?;
         let plan_us = laps.lap();
-        let leased = match lease {
-            Some(lease) => insert_outbox_leased(&txn, outbox, lease).await?,
-            None => {
-                insert_outbox(&txn, outbox).await?;
-                Vec::new()
-            }
-        };
+        insert_outbox(&txn, outbox).await?;
         let outbox_us = laps.lap();
         insert_exposures(&txn, run_id, exposures).await?;
         let exposures_us = laps.lap();
@@ -161,10 +148,9 @@ impl Store {
             outbox_us,
             exposures_us,
             commit_us = laps.lap(),
-            leased = leased.len(),
             "plan page written"
         );
-        Ok(leased)
+        Ok(())
     }
 
     /// The largest user id planned in a run (where a resumed plan goes on).

@@ -267,7 +267,7 @@ pub async fn enqueue(db: &TestDb, run_id: i64, msgs: &[Msg]) {
         .collect();
     let plan: Vec<_> = msgs.iter().map(plan).collect();
     db.store
-        .write_plan_page(run_id, &plan, &rows, &[], None)
+        .write_plan_page(run_id, &plan, &rows, &[])
         .await
         .expect("write plan page");
 }

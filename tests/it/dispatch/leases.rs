@@ -134,7 +134,7 @@ async fn an_idle_drain_wakes_up_for_shutdown_and_leaves_future_rows_pending() {
         let mut later = outbox_row(run_id, 1, &Msg::email("u1", "ana@example.com"));
         later.next_attempt_at = wall() + 3_600_000;
         db.store
-            .write_plan_page(run_id, &[], &[later], &[], None)
+            .write_plan_page(run_id, &[], &[later], &[])
             .await
             .unwrap();
         let worker = Arc::new(worker(&db, &sandbox, settings(), "w-1"));

@@ -278,7 +278,7 @@ pub async fn seed(db: &TestDb) -> Seeded {
         .map(|p| outbox_row(s.run_id, p))
         .collect();
     db.store
-        .write_plan_page(s.run_id, &plan, &outbox, &[], None)
+        .write_plan_page(s.run_id, &plan, &outbox, &[])
         .await
         .expect("plan");
     deliveries(&sql, s.run_id).await;

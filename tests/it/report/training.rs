@@ -23,7 +23,7 @@ async fn the_training_export_counts_only_outcomes_after_each_exposure_was_shown(
             exposure("u02", "i1", 1),
         ];
         db.store
-            .write_plan_page(s.run_id, &plan, &[], &shown, None)
+            .write_plan_page(s.run_id, &plan, &[], &shown)
             .await
             .unwrap();
         sql.run(r#"UPDATE exposures SET features = '{"recency":3,"segment":"a, b"}'"#)
