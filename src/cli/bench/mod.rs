@@ -217,7 +217,7 @@ impl Bench<'_> {
     /// Deletes what earlier benchmark runs left in a reused database (their
     /// campaigns with runs, plan, outbox, attempts and exposures), so every
     /// run measures the prepared shop rather than one that grew with each
-    /// run (a history of 14 runs took a 1M shop from 3 to 16 GB). Devices
+    /// run (ten runs took a 1M shop from 3.1 to 15.3 GB). Devices
     /// an earlier run found dead stay deactivated.
     async fn forget_earlier_runs(&self) -> anyhow::Result<()> {
         // A pool of its own, closed before the campaigns: SQLite's memory
