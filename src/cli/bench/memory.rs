@@ -13,14 +13,6 @@ pub fn peak_rss_mib() -> Option<f64> {
     crate::cli::rank::peak_rss_mib()
 }
 
-/// The resident memory now (MiB).
-pub fn rss_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
-}
-
 /// The larger of two optional figures.
 pub fn larger(a: Option<f64>, b: Option<f64>) -> Option<f64> {
     match (a, b) {

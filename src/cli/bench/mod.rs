@@ -232,7 +232,6 @@ impl Bench<'_> {
             }
         }
         store.close().await;
-        tracing::debug!(rss_mib = ?memory::rss_mib(), "earlier benchmark runs forgotten");
         Ok(())
     }
 
