@@ -27,6 +27,7 @@ mod segment_items;
 mod segment_users;
 mod segments;
 mod send_time;
+mod sqlite_writer;
 mod triggers;
 
 pub use api_keys::ApiKeyRow;
@@ -55,6 +56,8 @@ use sea_orm::{
     DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode, TransactionOptions,
     TransactionTrait,
 };
+use sqlite_writer::SqliteWriter;
+use std::sync::Arc;
 
 /// Errors from the store, with the operation that failed.
 #[derive(Debug, thiserror::Error)]
@@ -93,6 +96,8 @@ pub(crate) fn ctx(what: &'static str) -> impl FnOnce(DbErr) -> StoreError {
 pub struct Store {
     /// The connection pool.
     db: DatabaseConnection,
+    /// The write thread of a SQLite file, for the campaign hot path.
+    sqlite: Option<Arc<SqliteWriter>>,
     /// Which SQL dialect the pool speaks.
     backend: Backend,
 }
@@ -101,6 +106,11 @@ impl Store {
     /// The underlying sea-orm connection, for modules of the store.
     pub(crate) fn db(&self) -> &DatabaseConnection {
         &self.db
+    }
+
+    /// The SQLite write thread, when the database is a SQLite file.
+    pub(crate) fn sqlite_writer(&self) -> Option<&SqliteWriter> {
+        self.sqlite.as_deref()
     }
 
     /// Starts a transaction that writes. On SQLite it begins `IMMEDIATE`,

@@ -10,6 +10,7 @@ mod claim;
 mod plan;
 mod read;
 mod sent;
+mod sqlite;
 
 use super::{StoreError, ctx};
 use sea_orm::sea_query::{Alias, OnConflict, Query};

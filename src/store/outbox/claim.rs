@@ -16,7 +16,7 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction, Statement};
 
 /// The claim statement. Parameters: `$1` owner, `$2` lease end, `$3` now,
 /// `$4` limit, `$5` run (only when `by_run`).
-fn claim_sql(backend: Backend, by_run: bool) -> String {
+pub(super) fn claim_sql(backend: Backend, by_run: bool) -> String {
     let run_filter = if by_run { "AND o.run_id = $5" } else { "" };
     let lock = match backend {
         Backend::Postgres => "FOR UPDATE OF o SKIP LOCKED",
@@ -172,6 +172,18 @@ impl Store {
         if limit == 0 {
             return Ok(Vec::new());
         }
+        if let Some(writer) = self.sqlite_writer() {
+            let claim = super::sqlite::Claim {
+                owner: owner.to_owned(),
+                now,
+                lease_until: now.saturating_add(lease_ms),
+                limit: i64::try_from(limit).unwrap_or(i64::MAX),
+                run_id,
+            };
+            let mut claimed = super::sqlite::claim(writer, claim).await?;
+            claimed.sort_by_key(|r| (r.next_attempt_at, r.outbox_id));
+            return Ok(claimed);
+        }
         let mut values: Vec<Value> = vec![
             owner.into(),
             now.saturating_add(lease_ms).into(),
@@ -212,6 +224,26 @@ impl Store {
         let is_plain_send =
             |a: &AttemptRecord| a.update == OutboxUpdate::Sent && a.deactivate_device.is_none();
         let sent: Vec<&AttemptRecord> = attempts.iter().filter(|a| is_plain_send(a)).collect();
+        if let Some(writer) = self.sqlite_writer() {
+            // The plain sends on the write thread, the rest (rare: retries,
+            // failures, dead tokens) in a transaction of their own.
+            let owned = sent.iter().map(|a| (*a).clone()).collect();
+            let mut sent_applied = super::sqlite::finish_sent(writer, owned).await?.into_iter();
+            let others: Vec<&AttemptRecord> =
+                attempts.iter().filter(|a| !is_plain_send(a)).collect();
+            let mut others_applied = self.record_each(&others).await?.into_iter();
+            return Ok(attempts
+                .iter()
+                .map(|a| {
+                    let next = if is_plain_send(a) {
+                        sent_applied.next()
+                    } else {
+                        others_applied.next()
+                    };
+                    next.unwrap_or(false)
+                })
+                .collect());
+        }
         let txn = self.begin_write().await.map_err(ctx("begin attempts"))?;
         let mut sent_applied = super::sent::finish_sent(&txn, &sent).await?.into_iter();
         let mut applied = Vec::with_capacity(attempts.len());
@@ -221,6 +253,21 @@ impl Store {
             } else {
                 record_one(&txn, attempt).await?
             });
+        }
+        txn.commit().await.map_err(ctx("commit attempts"))?;
+        Ok(applied)
+    }
+
+    /// Records attempts one by one in one transaction (none: no
+    /// transaction); whether each applied.
+    async fn record_each(&self, attempts: &[&AttemptRecord]) -> Result<Vec<bool>, StoreError> {
+        if attempts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let txn = self.begin_write().await.map_err(ctx("begin attempts"))?;
+        let mut applied = Vec::with_capacity(attempts.len());
+        for attempt in attempts {
+            applied.push(record_one(&txn, attempt).await?);
         }
         txn.commit().await.map_err(ctx("commit attempts"))?;
         Ok(applied)

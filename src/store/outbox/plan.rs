@@ -121,7 +121,8 @@ async fn insert_exposures(
 
 impl Store {
     /// Writes one page of the plan with its outbox rows and exposures in
-    /// one transaction; rows already present (a resumed run) are kept.
+    /// one transaction (on a SQLite file, one job of the write thread);
+    /// rows already present (a resumed run) are kept.
     /// The time of each step (waiting for the write lock, each table, the
     /// commit) goes to the debug log (`HERALD_LOG=herald=debug`).
     pub async fn write_plan_page(
@@ -131,6 +132,15 @@ impl Store {
         outbox: &[NewOutbox],
         exposures: &[NewExposure],
     ) -> Result<(), StoreError> {
+        if let Some(writer) = self.sqlite_writer() {
+            let rows = super::sqlite::PageRows {
+                run_id,
+                plan: plan.to_vec(),
+                outbox: outbox.to_vec(),
+                exposures: exposures.to_vec(),
+            };
+            return super::sqlite::write_page(writer, rows).await;
+        }
         let mut laps = Laps::start();
         let txn = self.begin_write().await.map_err(ctx("begin plan page"))?;
         let begin_us = laps.lap();

@@ -1,0 +1,232 @@
+//! The campaign hot path's writes on a SQLite file, each one job on the
+//! write thread ([`crate::store::sqlite_writer`]): a plan page with its
+//! outbox rows and exposures, a claim, and a batch of sent attempts. They
+//! write exactly what the pool's versions write (the same columns, the
+//! same conflict rules, the same lease checks); each row is one execution
+//! of a prepared single-row statement, which SQLite runs about as fast as
+//! a row of a multi-row insert, without compiling a statement per page.
+
+use super::{AttemptRecord, NewExposure, NewOutbox, OUTBOX_COLUMNS, OutboxRow, PlanRow};
+use crate::domain::Laps;
+use crate::store::sqlite_writer::{SqliteWriter, immediate};
+use crate::store::{Backend, StoreError};
+use rusqlite::{Row, Transaction, params};
+
+const INSERT_PLAN: &str = "INSERT INTO run_recipients \
+    (run_id, user_id, variant, channel, decision, reason, payload_hash, not_before) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (run_id, user_id) DO NOTHING";
+
+const INSERT_OUTBOX: &str = "INSERT INTO outbox \
+    (run_id, user_id, channel, device_id, address, variant, payload, dedup_key, status, \
+     attempts, next_attempt_at, created_at, updated_at) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', 0, ?9, ?10, ?10) \
+    ON CONFLICT (run_id, user_id, channel) DO NOTHING";
+
+const INSERT_EXPOSURE: &str = "INSERT INTO exposures \
+    (run_id, user_id, item_id, rank, score, variant, channel, reason, rank_model_id, \
+     features, shown_at) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
+    ON CONFLICT (run_id, user_id, item_id) DO NOTHING";
+
+const MARK_SENT: &str = "UPDATE outbox SET attempts = attempts + 1, lease_owner = NULL, \
+    lease_until = NULL, updated_at = ?3, status = 'sent', sent_at = ?3, \
+    provider_message_id = ?4 WHERE outbox_id = ?1 AND lease_owner = ?2 RETURNING attempts";
+
+const INSERT_ATTEMPT: &str = "INSERT INTO delivery_attempts \
+    (outbox_id, attempt, worker, outcome, detail, provider_message_id, retry_after_ms, \
+     started_at, finished_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+
+/// One plan page's rows, owned by the job that writes them.
+pub(super) struct PageRows {
+    pub run_id: i64,
+    pub plan: Vec<PlanRow>,
+    pub outbox: Vec<NewOutbox>,
+    pub exposures: Vec<NewExposure>,
+}
+
+/// Writes a plan page in one transaction; the time spent waiting for the
+/// thread and the lock, each table and the commit goes to the debug log.
+pub(super) async fn write_page(writer: &SqliteWriter, rows: PageRows) -> Result<(), StoreError> {
+    let mut queued = Laps::start();
+    writer
+        .run("write plan page", move |conn| {
+            let waited_us = queued.lap();
+            let mut laps = Laps::start();
+            let txn = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let begin_us = laps.lap() + waited_us;
+            insert_plan(&txn, rows.run_id, &rows.plan)?;
+            let plan_us = laps.lap();
+            insert_outbox(&txn, &rows.outbox)?;
+            let outbox_us = laps.lap();
+            insert_exposures(&txn, rows.run_id, &rows.exposures)?;
+            let exposures_us = laps.lap();
+            txn.commit()?;
+            tracing::debug!(
+                run_id = rows.run_id,
+                begin_us,
+                plan_us,
+                outbox_us,
+                exposures_us,
+                commit_us = laps.lap(),
+                "plan page written"
+            );
+            Ok(())
+        })
+        .await
+}
+
+fn insert_plan(txn: &Transaction<'_>, run_id: i64, rows: &[PlanRow]) -> rusqlite::Result<()> {
+    let mut stmt = txn.prepare_cached(INSERT_PLAN)?;
+    for r in rows {
+        stmt.execute(params![
+            run_id,
+            r.user_id,
+            r.variant,
+            r.channel,
+            r.decision,
+            r.reason,
+            r.payload_hash,
+            r.not_before
+        ])?;
+    }
+    Ok(())
+}
+
+/// Enqueues outbox rows (also used for a fallback's next row).
+pub(super) fn insert_outbox(txn: &Transaction<'_>, rows: &[NewOutbox]) -> rusqlite::Result<()> {
+    let mut stmt = txn.prepare_cached(INSERT_OUTBOX)?;
+    for r in rows {
+        stmt.execute(params![
+            r.run_id,
+            r.user_id,
+            r.channel,
+            r.device_id,
+            r.address,
+            r.variant,
+            r.payload,
+            r.dedup_key,
+            r.next_attempt_at,
+            r.now
+        ])?;
+    }
+    Ok(())
+}
+
+fn insert_exposures(
+    txn: &Transaction<'_>,
+    run_id: i64,
+    rows: &[NewExposure],
+) -> rusqlite::Result<()> {
+    let mut stmt = txn.prepare_cached(INSERT_EXPOSURE)?;
+    for r in rows {
+        stmt.execute(params![
+            run_id,
+            r.user_id,
+            r.item_id,
+            r.rank,
+            r.score,
+            r.variant,
+            r.channel,
+            r.reason,
+            r.rank_model_id,
+            r.features,
+            r.shown_at
+        ])?;
+    }
+    Ok(())
+}
+
+/// What a claim asks for.
+pub(super) struct Claim {
+    pub owner: String,
+    pub now: i64,
+    pub lease_until: i64,
+    pub limit: i64,
+    pub run_id: Option<i64>,
+}
+
+/// Claims due rows with the pool's claim statement (numbered parameters).
+pub(super) async fn claim(
+    writer: &SqliteWriter,
+    claim: Claim,
+) -> Result<Vec<OutboxRow>, StoreError> {
+    let sql = super::claim::claim_sql(Backend::Sqlite, claim.run_id.is_some()).replace('$', "?");
+    writer
+        .run("claim outbox rows", move |conn| {
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let base = params![claim.owner, claim.lease_until, claim.now, claim.limit];
+            let rows = match claim.run_id {
+                Some(run) => {
+                    let mut all: Vec<&dyn rusqlite::ToSql> = base.to_vec();
+                    all.push(&run);
+                    stmt.query_map(all.as_slice(), read_row)?
+                        .collect::<rusqlite::Result<Vec<_>>>()?
+                }
+                None => stmt
+                    .query_map(base, read_row)?
+                    .collect::<rusqlite::Result<Vec<_>>>()?,
+            };
+            Ok(rows)
+        })
+        .await
+}
+
+/// An outbox row in [`OUTBOX_COLUMNS`] order.
+fn read_row(r: &Row<'_>) -> rusqlite::Result<OutboxRow> {
+    debug_assert_eq!(OUTBOX_COLUMNS[7], "payload");
+    Ok(OutboxRow {
+        outbox_id: r.get(0)?,
+        run_id: r.get(1)?,
+        user_id: r.get(2)?,
+        channel: r.get(3)?,
+        device_id: r.get(4)?,
+        address: r.get(5)?,
+        variant: r.get(6)?,
+        payload: r.get(7)?,
+        dedup_key: r.get(8)?,
+        status: r.get(9)?,
+        attempts: r.get(10)?,
+        next_attempt_at: r.get(11)?,
+    })
+}
+
+/// Marks plain sent attempts sent and logs them in one transaction, each
+/// only while its worker holds the lease; whether each applied.
+pub(super) async fn finish_sent(
+    writer: &SqliteWriter,
+    attempts: Vec<AttemptRecord>,
+) -> Result<Vec<bool>, StoreError> {
+    writer
+        .run("record sent attempts", move |conn| {
+            immediate(conn, |txn| {
+                let mut mark = txn.prepare_cached(MARK_SENT)?;
+                let mut log = txn.prepare_cached(INSERT_ATTEMPT)?;
+                let mut applied = Vec::with_capacity(attempts.len());
+                for a in &attempts {
+                    let number: Option<i32> = mark
+                        .query_map(
+                            params![a.outbox_id, a.owner, a.finished_at, a.provider_message_id],
+                            |r| r.get(0),
+                        )?
+                        .next()
+                        .transpose()?;
+                    if let Some(number) = number {
+                        log.execute(params![
+                            a.outbox_id,
+                            number,
+                            a.owner,
+                            a.outcome,
+                            a.detail,
+                            a.provider_message_id,
+                            a.retry_after_ms,
+                            a.started_at,
+                            a.finished_at
+                        ])?;
+                    }
+                    applied.push(number.is_some());
+                }
+                Ok(applied)
+            })
+        })
+        .await
+}
