@@ -215,6 +215,23 @@ fn read_outbox(r: &QueryResult) -> Result<OutboxRow, DbErr> {
     })
 }
 
+/// The debug line of a written plan page: microseconds waiting for the
+/// write lock, writing each table and committing.
+fn log_page_written(
+    run_id: i64,
+    [begin_us, plan_us, outbox_us, exposures_us, commit_us]: [u64; 5],
+) {
+    tracing::debug!(
+        run_id,
+        begin_us,
+        plan_us,
+        outbox_us,
+        exposures_us,
+        commit_us,
+        "plan page written"
+    );
+}
+
 /// Enqueues outbox rows as `pending`; a row already there for the same
 /// (run, user, channel) is kept as it is.
 async fn insert_outbox(conn: &impl ConnectionTrait, rows: &[NewOutbox]) -> Result<(), StoreError> {

@@ -307,19 +307,29 @@ struct PageWrite {
 
 impl PageWrite {
     /// Writes the page in one transaction, renews the lease and records
-    /// the counts.
+    /// the counts (the time of each goes to the debug log).
     async fn run(self) -> Result<(), CampaignError> {
         let (store, run_id) = (&self.lease.store, self.lease.run_id);
+        let mut laps = crate::domain::Laps::start();
         if !self.out.plan.is_empty() {
             let out = &self.out;
             store
                 .write_plan_page(run_id, &out.plan, &out.outbox, &out.exposures)
                 .await?;
         }
+        let write_us = laps.lap();
         self.lease.renew().await?;
+        let renew_us = laps.lap();
         store
             .set_run_status(run_id, &self.status, Some(&self.stats), None)
             .await?;
+        tracing::debug!(
+            run_id,
+            write_us,
+            renew_us,
+            status_us = laps.lap(),
+            "plan page done"
+        );
         Ok(())
     }
 }

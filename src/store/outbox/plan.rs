@@ -151,15 +151,8 @@ impl Store {
         insert_exposures(&txn, run_id, exposures).await?;
         let exposures_us = laps.lap();
         txn.commit().await.map_err(ctx("commit plan page"))?;
-        tracing::debug!(
-            run_id,
-            begin_us,
-            plan_us,
-            outbox_us,
-            exposures_us,
-            commit_us = laps.lap(),
-            "plan page written"
-        );
+        let laps = [begin_us, plan_us, outbox_us, exposures_us, laps.lap()];
+        super::log_page_written(run_id, laps);
         Ok(())
     }
 

@@ -61,15 +61,8 @@ pub(super) async fn write_page(writer: &SqliteWriter, rows: PageRows) -> Result<
             insert_exposures(&txn, rows.run_id, &rows.exposures)?;
             let exposures_us = laps.lap();
             txn.commit()?;
-            tracing::debug!(
-                run_id = rows.run_id,
-                begin_us,
-                plan_us,
-                outbox_us,
-                exposures_us,
-                commit_us = laps.lap(),
-                "plan page written"
-            );
+            let laps = [begin_us, plan_us, outbox_us, exposures_us, laps.lap()];
+            super::log_page_written(rows.run_id, laps);
             Ok(())
         })
         .await
@@ -92,8 +85,8 @@ fn insert_plan(txn: &Transaction<'_>, run_id: i64, rows: &[PlanRow]) -> rusqlite
     Ok(())
 }
 
-/// Enqueues outbox rows (also used for a fallback's next row).
-pub(super) fn insert_outbox(txn: &Transaction<'_>, rows: &[NewOutbox]) -> rusqlite::Result<()> {
+/// Enqueues outbox rows.
+fn insert_outbox(txn: &Transaction<'_>, rows: &[NewOutbox]) -> rusqlite::Result<()> {
     let mut stmt = txn.prepare_cached(INSERT_OUTBOX)?;
     for r in rows {
         stmt.execute(params![
