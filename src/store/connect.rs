@@ -74,11 +74,11 @@ impl Store {
     /// Opens a pool on `url` with at most `max_connections` connections.
     /// A SQLite file also gets the write thread of the campaign hot path
     /// ([`SqliteWriter`]); an in-memory database, which a second
-    /// connection would not share, does without.
+    /// connection would not share, and a read-only one do without.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Store, StoreError> {
         let backend = Backend::from_url(url)?;
         let db = open(url, backend, max_connections).await?;
-        let sqlite = if backend == Backend::Sqlite && !in_memory(url) {
+        let sqlite = if backend == Backend::Sqlite && !in_memory(url) && !read_only(url) {
             let path = sqlite_path(url)?;
             Some(Arc::new(SqliteWriter::open(&path, WRITER_CACHE_KIB)?))
         } else {
@@ -104,6 +104,11 @@ fn sqlite_path(url: &str) -> Result<std::path::PathBuf, StoreError> {
 /// Whether a SQLite URL names an in-memory database.
 fn in_memory(url: &str) -> bool {
     url.contains(":memory:") || url.contains("mode=memory")
+}
+
+/// Whether a SQLite URL opens the database read-only.
+fn read_only(url: &str) -> bool {
+    url.contains("mode=ro")
 }
 
 /// The pool.
@@ -146,6 +151,21 @@ mod tests {
         let masked = mask_password("postgres://herald:s3cret@db/herald");
         assert!(!masked.contains("s3cret"));
         assert!(masked.contains("***"));
+    }
+
+    #[tokio::test]
+    async fn sqlite_files_get_a_write_thread_but_memory_and_read_only_urls_do_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("t.db");
+        let url = format!("sqlite://{}?mode=rwc", file.display());
+        let store = Store::connect(&url, 1).await.unwrap();
+        assert!(store.sqlite_writer().is_some());
+        store.close().await;
+        let read_only = format!("sqlite://{}?mode=ro", file.display());
+        let store = Store::connect(&read_only, 1).await.unwrap();
+        assert!(store.sqlite_writer().is_none());
+        let memory = Store::connect("sqlite::memory:", 1).await.unwrap();
+        assert!(memory.sqlite_writer().is_none());
     }
 
     #[test]
