@@ -10,6 +10,7 @@ use super::{
     AttemptRecord, OUTBOX_COLUMNS, OutboxRow, OutboxUpdate, col, insert_outbox, read_outbox,
 };
 use crate::store::devices::deactivate;
+use crate::store::sqlite_writer::SqliteWriter;
 use crate::store::{Backend, Store, StoreError, ctx};
 use sea_orm::sea_query::{Expr, ExprTrait, Query, UpdateStatement, Value};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, Statement};
@@ -37,6 +38,12 @@ pub(super) fn claim_sql(backend: Backend, by_run: bool) -> String {
          RETURNING {}",
         OUTBOX_COLUMNS.join(", ")
     )
+}
+
+/// Whether an attempt is a plain send (accepted, no device to
+/// deactivate): the common case, recorded in bulk.
+fn is_plain_send(a: &AttemptRecord) -> bool {
+    a.update == OutboxUpdate::Sent && a.deactivate_device.is_none()
 }
 
 /// Applies an attempt's update to the row's columns.
@@ -215,34 +222,17 @@ impl Store {
     }
 
     /// Records a batch of attempts in one transaction (one commit per
-    /// batch, not per message); each applies only if its worker still
-    /// holds the row's lease. Returns, per attempt, whether it applied.
+    /// batch, not per message; on a SQLite file, the plain sends in one job
+    /// of the write thread and the rest in a transaction of their own);
+    /// each applies only if its worker still holds the row's lease.
+    /// Returns, per attempt, whether it applied.
     pub async fn finish_attempts(
         &self,
         attempts: &[AttemptRecord],
     ) -> Result<Vec<bool>, StoreError> {
-        let is_plain_send =
-            |a: &AttemptRecord| a.update == OutboxUpdate::Sent && a.deactivate_device.is_none();
         let sent: Vec<&AttemptRecord> = attempts.iter().filter(|a| is_plain_send(a)).collect();
         if let Some(writer) = self.sqlite_writer() {
-            // The plain sends on the write thread, the rest (rare: retries,
-            // failures, dead tokens) in a transaction of their own.
-            let owned = sent.iter().map(|a| (*a).clone()).collect();
-            let mut sent_applied = super::sqlite::finish_sent(writer, owned).await?.into_iter();
-            let others: Vec<&AttemptRecord> =
-                attempts.iter().filter(|a| !is_plain_send(a)).collect();
-            let mut others_applied = self.record_each(&others).await?.into_iter();
-            return Ok(attempts
-                .iter()
-                .map(|a| {
-                    let next = if is_plain_send(a) {
-                        sent_applied.next()
-                    } else {
-                        others_applied.next()
-                    };
-                    next.unwrap_or(false)
-                })
-                .collect());
+            return self.finish_on_writer(writer, attempts, &sent).await;
         }
         let txn = self.begin_write().await.map_err(ctx("begin attempts"))?;
         let mut sent_applied = super::sent::finish_sent(&txn, &sent).await?.into_iter();
@@ -256,6 +246,29 @@ impl Store {
         }
         txn.commit().await.map_err(ctx("commit attempts"))?;
         Ok(applied)
+    }
+
+    /// [`Store::finish_attempts`] on a SQLite file: the plain sends on the
+    /// write thread, the rest (rare: retries, failures, dead tokens) in a
+    /// pool transaction; whether each applied, in the batch's order.
+    async fn finish_on_writer(
+        &self,
+        writer: &SqliteWriter,
+        attempts: &[AttemptRecord],
+        sent: &[&AttemptRecord],
+    ) -> Result<Vec<bool>, StoreError> {
+        let owned = sent.iter().map(|a| (*a).clone()).collect();
+        let mut sent_applied = super::sqlite::finish_sent(writer, owned).await?.into_iter();
+        let others: Vec<&AttemptRecord> = attempts.iter().filter(|a| !is_plain_send(a)).collect();
+        let mut others_applied = self.record_each(&others).await?.into_iter();
+        let applied = attempts.iter().map(|a| {
+            let next = match is_plain_send(a) {
+                true => sent_applied.next(),
+                false => others_applied.next(),
+            };
+            next.unwrap_or(false)
+        });
+        Ok(applied.collect())
     }
 
     /// Records attempts one by one in one transaction (none: no
