@@ -6,7 +6,7 @@
 //! of a prepared single-row statement, which SQLite runs about as fast as
 //! a row of a multi-row insert, without compiling a statement per page.
 
-use super::{AttemptRecord, NewExposure, NewOutbox, OUTBOX_COLUMNS, OutboxRow, PlanRow};
+use super::{AttemptRecord, NewExposure, NewOutbox, OutboxRow, PlanRow};
 use crate::domain::Laps;
 use crate::store::sqlite_writer::{SqliteWriter, immediate};
 use crate::store::{Backend, StoreError};
@@ -147,39 +147,31 @@ pub(super) async fn claim(
     writer
         .run("claim outbox rows", move |conn| {
             let mut stmt = conn.prepare_cached(&sql)?;
-            let base = params![claim.owner, claim.lease_until, claim.now, claim.limit];
-            let rows = match claim.run_id {
-                Some(run) => {
-                    let mut all: Vec<&dyn rusqlite::ToSql> = base.to_vec();
-                    all.push(&run);
-                    stmt.query_map(all.as_slice(), read_row)?
-                        .collect::<rusqlite::Result<Vec<_>>>()?
-                }
-                None => stmt
-                    .query_map(base, read_row)?
-                    .collect::<rusqlite::Result<Vec<_>>>()?,
-            };
-            Ok(rows)
+            let mut values =
+                params![claim.owner, claim.lease_until, claim.now, claim.limit].to_vec();
+            if let Some(run) = &claim.run_id {
+                values.push(run);
+            }
+            stmt.query_map(values.as_slice(), read_row)?.collect()
         })
         .await
 }
 
-/// An outbox row in [`OUTBOX_COLUMNS`] order.
+/// A claimed outbox row, by column name as the pool's reader reads it.
 fn read_row(r: &Row<'_>) -> rusqlite::Result<OutboxRow> {
-    debug_assert_eq!(OUTBOX_COLUMNS[7], "payload");
     Ok(OutboxRow {
-        outbox_id: r.get(0)?,
-        run_id: r.get(1)?,
-        user_id: r.get(2)?,
-        channel: r.get(3)?,
-        device_id: r.get(4)?,
-        address: r.get(5)?,
-        variant: r.get(6)?,
-        payload: r.get(7)?,
-        dedup_key: r.get(8)?,
-        status: r.get(9)?,
-        attempts: r.get(10)?,
-        next_attempt_at: r.get(11)?,
+        outbox_id: r.get("outbox_id")?,
+        run_id: r.get("run_id")?,
+        user_id: r.get("user_id")?,
+        channel: r.get("channel")?,
+        device_id: r.get("device_id")?,
+        address: r.get("address")?,
+        variant: r.get("variant")?,
+        payload: r.get("payload")?,
+        dedup_key: r.get("dedup_key")?,
+        status: r.get("status")?,
+        attempts: r.get("attempts")?,
+        next_attempt_at: r.get("next_attempt_at")?,
     })
 }
 
