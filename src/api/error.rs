@@ -198,9 +198,9 @@ impl From<CampaignError> for JsonError {
                     "no user {id}: import the user first or check the id"
                 ))
             },
-            e @ (CampaignError::Status { .. } | CampaignError::Busy(_)) => {
-                Self::conflict(e.to_string())
-            }
+            e @ (CampaignError::Status { .. }
+            | CampaignError::Busy(_)
+            | CampaignError::Unconfigured { .. }) => Self::conflict(e.to_string()),
             CampaignError::Store(e) => e.into(),
             CampaignError::Other(e) => {
                 tracing::error!(error = %e, "api campaign request failed");

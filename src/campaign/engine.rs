@@ -9,7 +9,7 @@ use super::plan;
 use super::spec::{CampaignSpec, SpecError};
 use crate::channels::RenderedMessage;
 use crate::config::Settings;
-use crate::dispatch::Fallback;
+use crate::dispatch::{Fallback, Provider};
 use crate::domain::Channel;
 use crate::store::{CampaignRow, RunRow, Store, StoreError};
 use std::collections::BTreeSet;
@@ -45,6 +45,21 @@ pub enum CampaignError {
         status: String,
         /// What to do.
         hint: &'static str,
+    },
+    /// A channel of the campaign routes to a provider this process has no
+    /// settings for; the run failed before planning, nothing is held.
+    #[error(
+        "run {run_id} failed before planning: the campaign sends {channel}, which goes \
+         through {provider}, and [{provider}] is not configured: fill in [{provider}] (or \
+         remove {channel} from the campaign's channels) and run it again"
+    )]
+    Unconfigured {
+        /// The failed run.
+        run_id: i64,
+        /// The campaign's channel.
+        channel: Channel,
+        /// The provider without settings (also its section name).
+        provider: Provider,
     },
     /// Another process holds the run's planner lease.
     #[error("run {0} is being planned by another process")]
@@ -120,12 +135,36 @@ pub struct Engine {
     store: Store,
     /// Settings (policy defaults, public URL, dispatch).
     settings: Arc<Settings>,
+    /// The providers this process sends through, when it sends: a run
+    /// whose messages could reach another provider fails before planning
+    /// (see [`Engine::sending_through`]). `None`: plan without checking.
+    providers: Option<Arc<[Provider]>>,
 }
 
 impl Engine {
     /// An engine on `store` with `settings`.
     pub fn new(store: Store, settings: Arc<Settings>) -> Self {
-        Self { store, settings }
+        Self {
+            store,
+            settings,
+            providers: None,
+        }
+    }
+
+    /// The same engine for a process that sends through `providers` (the
+    /// configured ones, [`ChannelSet::configured`](crate::dispatch::ChannelSet::configured)):
+    /// planning a run for sending first checks that every provider its
+    /// messages could route to is among them, and otherwise fails the run
+    /// naming the settings section to fill in, with nothing planned or
+    /// held in the outbox.
+    pub fn sending_through(mut self, providers: Vec<Provider>) -> Self {
+        self.providers = Some(providers.into());
+        self
+    }
+
+    /// The providers set by [`Engine::sending_through`], if any.
+    pub(crate) fn providers(&self) -> Option<&[Provider]> {
+        self.providers.as_deref()
     }
 
     /// The store.
@@ -192,6 +231,19 @@ impl Engine {
         now: i64,
     ) -> Result<(RunRow, bool), CampaignError> {
         plan::open(self, campaign_id, occurrence, dry_run, now).await
+    }
+
+    /// Opens a run started by hand (`campaign run`, the API, the demo):
+    /// the first real one of a one-off campaign is its scheduled slot, so
+    /// the scheduler does not send it again (see [`Occurrence::by_hand`]);
+    /// otherwise the next `manual:<n>` (or `dry-run:<n>`) run.
+    pub async fn open_by_hand(
+        &self,
+        campaign_id: i64,
+        dry_run: bool,
+        now: i64,
+    ) -> Result<(RunRow, bool), CampaignError> {
+        plan::open_by_hand(self, campaign_id, dry_run, now).await
     }
 
     /// Plans a run under the planner lease held by `owner`: streams the

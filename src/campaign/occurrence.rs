@@ -8,6 +8,7 @@
 //! zone), `trigger:<ms>` (users of the fires attached to the run),
 //! `manual:<n>` and `dry-run:<n>` (`campaign run`).
 
+use crate::campaign::spec::Schedule;
 use chrono::{DateTime, SecondsFormat, Utc};
 
 /// Which users a run covers.
@@ -86,6 +87,33 @@ impl Occurrence {
         }
     }
 
+    /// The slot a run started by hand (`campaign run`, the API, the demo)
+    /// serves. A one-off campaign (`at`, or `optimal`, whose slot is its
+    /// creation) has one slot: the first real run by hand is that slot,
+    /// stamped `now`, so the scheduler never sends the campaign again.
+    /// Any other run by hand is the `n`th manual run (or a dry run).
+    /// `ran` holds the keys of the campaign's runs so far.
+    pub fn by_hand(
+        schedule: &Schedule,
+        created_at: i64,
+        ran: &[&str],
+        n: u64,
+        now: i64,
+        dry_run: bool,
+    ) -> Self {
+        let slot = match schedule {
+            Schedule::At(at) => Some(Occurrence::at(*at)),
+            Schedule::Optimal { .. } => Some(Occurrence::at(created_at)),
+            Schedule::Cron { .. } | Schedule::Trigger { .. } => None,
+        };
+        match slot {
+            Some(slot) if !dry_run && !ran.contains(&slot.key.as_str()) => {
+                Occurrence { at: now, ..slot }
+            }
+            _ => Occurrence::manual(n, now, dry_run),
+        }
+    }
+
     /// The scope a stored key stands for.
     pub fn scope_of(key: &str) -> Scope {
         if key.starts_with("trigger:") {
@@ -118,5 +146,19 @@ mod tests {
             Occurrence::cron_in_zone(ms, "Asia/Tokyo").key,
             "cron:2025-11-24T16:00:00Z@Asia/Tokyo"
         );
+    }
+
+    #[test]
+    fn the_first_run_by_hand_of_a_one_off_campaign_is_its_slot() {
+        let (at, now) = (1_764_000_000_000, 1_765_000_000_000);
+        let once = Schedule::At(at);
+        let first = Occurrence::by_hand(&once, 0, &[], 1, now, false);
+        assert_eq!(first.key, Occurrence::at(at).key);
+        assert_eq!(first.at, now, "stamped when it was run, not at the slot");
+        let ran = [first.key.as_str()];
+        let second = Occurrence::by_hand(&once, 0, &ran, 2, now, false);
+        assert_eq!(second.key, "manual:2");
+        let dry = Occurrence::by_hand(&once, 0, &[], 1, now, true);
+        assert_eq!(dry.key, "dry-run:1", "a dry run never takes the slot");
     }
 }

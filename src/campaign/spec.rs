@@ -315,5 +315,28 @@ fn variants(raw: &[RawVariant]) -> Checked<Vec<Variant>> {
 
 mod schedule;
 
+/// Just the `schedule.at` of a campaign file (the rest is ignored here).
+#[derive(Deserialize)]
+struct OnlyAt {
+    schedule: OnlyAtSchedule,
+}
+
+#[derive(Deserialize)]
+struct OnlyAtSchedule {
+    at: Option<String>,
+}
+
+/// The `schedule.at` instant (ms) of campaign text (TOML, or JSON when
+/// `json`), when it has a readable one; the rest of the file is checked by
+/// [`CampaignSpec::parse`], not here.
+pub fn scheduled_at(text: &str, json: bool) -> Option<i64> {
+    let raw: OnlyAt = if json {
+        serde_json::from_str(text).ok()?
+    } else {
+        toml::from_str(text).ok()?
+    };
+    crate::domain::parse_rfc3339_millis(raw.schedule.at.as_deref()?).ok()
+}
+
 #[cfg(test)]
 mod tests;

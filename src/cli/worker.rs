@@ -117,7 +117,8 @@ pub async fn run_serve(settings: &Settings, _args: ServeArgs) -> anyhow::Result<
         .with_context(|| format!("cannot listen on server.bind {bind}"))?;
     let address = listener.local_addr().context("reading the bound address")?;
     let shutdown = shutdown_on_signal();
-    let engine = Engine::new(store.clone(), shared);
+    let configured = ChannelSet::configured_in(settings);
+    let engine = Engine::new(store.clone(), shared).sending_through(configured);
     let worker = worker(&store, settings, &owner)?;
     let scheduler = Scheduler::new(engine, owner.clone());
     eprintln!(

@@ -108,31 +108,52 @@ impl ChannelSet {
     /// SMTP connection pool starts a background task.
     pub fn from_settings(settings: &Settings) -> Result<Self, DispatchError> {
         let mut set = Self::empty();
-        let apns = &settings.apns;
-        if apns.key_file.is_some()
-            || apns.key_id.is_some()
-            || apns.team_id.is_some()
-            || apns.topic.is_some()
-        {
-            set.apns = Some(Arc::new(ApnsChannel::from_settings(apns)?));
-        }
-        let fcm = &settings.fcm;
-        if fcm.service_account_file.is_some() || fcm.project_id.is_some() {
-            set.fcm = Some(Arc::new(FcmChannel::from_settings(fcm)?));
-        }
-        let pool = settings.dispatch.email.concurrency.get();
-        set.email = Some(Arc::new(EmailChannel::from_settings(
-            &settings.email,
-            pool,
-        )?));
-        let sms = &settings.sms;
-        if sms.account_sid.is_some() || sms.auth_token_file.is_some() || sms.from.is_some() {
-            set.sms = Some(Arc::new(SmsChannel::from_settings(sms)?));
-        }
-        if settings.webhook.url.is_some() {
-            set.webhook = Some(Arc::new(WebhookChannel::from_settings(&settings.webhook)?));
+        for provider in Self::configured_in(settings) {
+            set = set.with(provider, settings)?;
         }
         Ok(set)
+    }
+
+    /// The providers whose settings are filled in (see
+    /// [`ChannelSet::from_settings`]), without building their adapters.
+    pub fn configured_in(settings: &Settings) -> Vec<Provider> {
+        let (apns, fcm, sms) = (&settings.apns, &settings.fcm, &settings.sms);
+        let filled = |p: &Provider| match p {
+            Provider::Apns => {
+                apns.key_file.is_some()
+                    || apns.key_id.is_some()
+                    || apns.team_id.is_some()
+                    || apns.topic.is_some()
+            }
+            Provider::Fcm => fcm.service_account_file.is_some() || fcm.project_id.is_some(),
+            Provider::Email => true,
+            Provider::Sms => {
+                sms.account_sid.is_some() || sms.auth_token_file.is_some() || sms.from.is_some()
+            }
+            Provider::Webhook => settings.webhook.url.is_some(),
+        };
+        Provider::ALL.into_iter().filter(filled).collect()
+    }
+
+    /// This set with `provider`'s adapter built from `settings`.
+    fn with(self, provider: Provider, settings: &Settings) -> Result<Self, DispatchError> {
+        let channel: Arc<dyn Channel> = match provider {
+            Provider::Apns => Arc::new(ApnsChannel::from_settings(&settings.apns)?),
+            Provider::Fcm => Arc::new(FcmChannel::from_settings(&settings.fcm)?),
+            Provider::Email => {
+                let pool = settings.dispatch.email.concurrency.get();
+                Arc::new(EmailChannel::from_settings(&settings.email, pool)?)
+            }
+            Provider::Sms => Arc::new(SmsChannel::from_settings(&settings.sms)?),
+            Provider::Webhook => Arc::new(WebhookChannel::from_settings(&settings.webhook)?),
+        };
+        Ok(match provider {
+            Provider::Apns => self.with_apns(channel),
+            Provider::Fcm => self.with_fcm(channel),
+            Provider::Email => self.with_email(channel),
+            Provider::Sms => self.with_sms(channel),
+            Provider::Webhook => self.with_webhook(channel),
+        })
     }
 
     /// Sets the APNs adapter.

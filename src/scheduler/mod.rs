@@ -249,7 +249,9 @@ impl Scheduler {
         Ok(Some(run))
     }
 
-    /// Plans each run; one held by another process is skipped.
+    /// Plans each run; one held by another process is skipped, and one
+    /// that failed for want of provider settings is logged (once: the run
+    /// is `failed` now, so no later tick plans it again).
     async fn plan_all(&self, runs: &[RunRow], now: i64) -> Result<Vec<i64>, SchedulerError> {
         let mut planned = Vec::new();
         for run in runs {
@@ -267,6 +269,9 @@ impl Scheduler {
                     planned.push(run.run_id);
                 }
                 Err(CampaignError::Busy(_)) => {}
+                Err(error @ CampaignError::Unconfigured { .. }) => {
+                    tracing::error!(campaign_id = run.campaign_id, %error, "run not sent");
+                }
                 Err(error) => return Err(error.into()),
             }
         }

@@ -65,6 +65,21 @@ pub(super) async fn deactivate(
 }
 
 impl Store {
+    /// The platforms (`ios`, `android`, `web`) that have an active device.
+    pub async fn active_device_platforms(&self) -> Result<Vec<String>, StoreError> {
+        let stmt = Query::select()
+            .distinct()
+            .column(col("platform"))
+            .from(col("devices"))
+            .and_where(Expr::col(col("active")).eq(true))
+            .to_owned();
+        let rows = (self.db().query_all(&stmt).await).map_err(ctx("read device platforms"))?;
+        rows.iter()
+            .map(|r| r.try_get("", "platform"))
+            .collect::<Result<_, _>>()
+            .map_err(ctx("read device platforms"))
+    }
+
     /// Active devices of the given users, newest first per user.
     pub async fn active_devices(
         &self,

@@ -32,10 +32,32 @@ impl TestDb {
 /// configured. Each call gives new, empty, migrated databases.
 pub async fn test_dbs() -> Vec<TestDb> {
     let mut dbs = vec![sqlite().await];
-    if let Ok(admin) = std::env::var("HERALD_TEST_DATABASE_URL") {
+    if let Some(admin) = postgres_url() {
         dbs.push(postgres(&admin).await);
     }
     dbs
+}
+
+/// The PostgreSQL server's admin URL, when this run tests PostgreSQL.
+/// Without one the skip is said once on stderr, and under CI (`CI` set)
+/// it is a failure: the PostgreSQL half of the suite must not vanish
+/// silently where it is expected to run.
+pub fn postgres_url() -> Option<String> {
+    static SAID: std::sync::Once = std::sync::Once::new();
+    match std::env::var("HERALD_TEST_DATABASE_URL") {
+        Ok(url) => Some(url),
+        Err(_) if std::env::var_os("CI").is_some() => {
+            panic!(
+                "CI is set but HERALD_TEST_DATABASE_URL is not: the PostgreSQL tests would be skipped"
+            )
+        }
+        Err(_) => {
+            SAID.call_once(|| {
+                eprintln!("HERALD_TEST_DATABASE_URL is not set: PostgreSQL tests are skipped")
+            });
+            None
+        }
+    }
 }
 
 /// A new SQLite database in a temporary folder.

@@ -87,7 +87,7 @@ async fn setup(db: &TestDb, dir: &Path, n: usize, dispatch: &str) -> (Sandbox, P
         .unwrap();
     users_with_devices(db, dir, n).await;
     let created = ok(herald(&config, db)
-        .args(["campaign", "create"])
+        .args(["campaign", "create", "--now"])
         .arg(campaign(dir))
         .output()
         .unwrap());
@@ -169,11 +169,8 @@ async fn a_sender_killed_mid_run_loses_nothing_and_repeats_only_in_flight_messag
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_workers_on_postgresql_send_every_message_exactly_once() {
-    let Ok(admin) = std::env::var("HERALD_TEST_DATABASE_URL") else {
-        eprintln!(
-            "HERALD_TEST_DATABASE_URL is not set: scale-out needs PostgreSQL (.ci/run sets it)"
-        );
-        return;
+    let Some(admin) = crate::helpers::postgres_url() else {
+        return; // said by postgres_url; a failure under CI
     };
     let db = postgres(&admin).await;
     let dir = tempfile::tempdir().unwrap();
@@ -185,17 +182,29 @@ async fn three_workers_on_postgresql_send_every_message_exactly_once() {
         .args(["campaign", "run", &id, "--plan-only"])
         .output()
         .unwrap());
+    // A little provider latency, so the drain lasts long enough for all
+    // three to take part (one alone would need three times as long).
+    sandbox
+        .faults()
+        .set_latency(std::time::Duration::from_millis(20));
     let workers: Vec<Child> = (0..3)
         .map(|_| {
             herald(&config, &db)
                 .args(["worker", "--drain"])
-                .stdout(Stdio::null())
+                .stdout(Stdio::piped())
                 .spawn()
                 .unwrap()
         })
         .collect();
-    for mut worker in workers {
-        assert!(worker.wait().unwrap().success(), "a worker failed");
+    for worker in workers {
+        let output = worker.wait_with_output().unwrap();
+        assert!(output.status.success(), "a worker failed");
+        let said = String::from_utf8_lossy(&output.stdout);
+        let delivered: u64 = (said.split(": ").nth(1))
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no delivered count in {said:?}"));
+        assert!(delivered > 0, "a worker sent nothing: {said}");
     }
     let received = sandbox.record().of("apns");
     let groups = by_apns_id(&received);

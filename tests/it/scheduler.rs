@@ -12,6 +12,7 @@ use herald::campaign::engine::Engine;
 use herald::campaign::occurrence::Occurrence;
 use herald::campaign::spec::{Schedule, ScheduleZone};
 use herald::config::Settings;
+use herald::dispatch::Provider;
 use herald::domain::Timezone;
 use herald::ingest::import::{ImportOptions, Kind, import_file};
 use herald::scheduler::{Scheduler, TickOutcome, slots};
@@ -396,4 +397,67 @@ fn a_trigger_window_defaults_to_a_day_and_must_be_at_least_a_second() {
     assert_eq!(window(r#"{ trigger = "cart", window = "2h" }"#), Ok(7_200));
     let err = window(r#"{ trigger = "cart", window = "0s" }"#).unwrap_err();
     assert!(err.starts_with("schedule.window"), "{err}");
+}
+
+#[tokio::test]
+async fn a_one_off_campaign_sent_by_hand_is_not_sent_again_by_the_scheduler() {
+    for db in test_dbs().await {
+        let f = Fixture::new(db).await;
+        let created = ms("2026-01-01T00:00:00Z");
+        let id = f
+            .campaign(r#"{ at = "2026-01-01T00:00:00Z" }"#, created)
+            .await;
+        let by_hand = ms("2026-01-02T00:00:00Z");
+        let (run, _) = f.engine.open_by_hand(id, false, by_hand).await.unwrap();
+        f.engine.plan(&run, "by-hand", by_hand).await.unwrap();
+        let mut s = f.scheduler();
+        let later = by_hand + 60_000;
+        assert!(f.tick(&mut s, later).await.is_empty(), "{}", f.db.name());
+        let runs = f.runs(id).await;
+        assert_eq!(runs.len(), 1, "{}: {runs:?}", f.db.name());
+        assert_eq!(runs[0].0, "at:2026-01-01T00:00:00Z", "{}", f.db.name());
+        let again = f.engine.open_by_hand(id, false, later).await.unwrap().0;
+        assert_eq!(again.occurrence, "manual:2", "{}", f.db.name());
+    }
+}
+
+#[tokio::test]
+async fn a_run_for_a_channel_without_settings_fails_before_planning_and_holds_nothing() {
+    for db in test_dbs().await {
+        let f = Fixture::new(db).await;
+        let now = ms("2026-01-01T00:00:00Z");
+        let phones = "user_id,phone,consent_sms\nu1,+15550001111,true\nu2,+15550002222,true\n";
+        f.import(Kind::Users, "phones.csv", phones).await;
+        let text = "name = \"sms\"\nchannels = [\"sms\"]\nschedule = { at = \"2026-01-01T00:00:00Z\" }\n\
+                    [[variants]]\nname = \"A\"\nweight = 1.0\nbody = \"Hi\"\n";
+        let path = write(f.dir.path(), "sms.toml", text);
+        let id = f.engine.create(&path, now).await.unwrap();
+        let email_only = f.engine.clone().sending_through(vec![Provider::Email]);
+        let mut s = Scheduler::new(email_only, "test-scheduler");
+        assert!(
+            f.tick(&mut s, now + 1_000).await.is_empty(),
+            "{}",
+            f.db.name()
+        );
+        let runs = f.db.store.runs(id).await.unwrap();
+        assert_eq!(runs.len(), 1, "{}", f.db.name());
+        assert_eq!(runs[0].status, "failed", "{}", f.db.name());
+        assert!(
+            runs[0].stats.contains("[sms] is not configured"),
+            "{}: {}",
+            f.db.name(),
+            runs[0].stats
+        );
+        let counts = f.db.store.outbox_counts(runs[0].run_id).await.unwrap();
+        assert!(
+            counts.iter().all(|(_, n)| *n == 0),
+            "{}: {counts:?}",
+            f.db.name()
+        );
+        let mut s = Scheduler::new(f.engine.clone().sending_through(vec![]), "t");
+        assert!(
+            f.tick(&mut s, now + 2_000).await.is_empty(),
+            "not retried every tick"
+        );
+    }
 }

@@ -14,7 +14,6 @@ use utoipa::{IntoParams, ToSchema};
 use super::{Id, engine};
 use crate::api::AppState;
 use crate::api::error::{ErrorBody, JsonError};
-use crate::campaign::occurrence::Occurrence;
 use crate::campaign::plan::dedup_key;
 use crate::channels::{Address, OutboundMessage, Outcome, RenderedMessage};
 use crate::dispatch::{ChannelSet, Provider};
@@ -123,12 +122,7 @@ pub struct TestSent {
         (status = 409, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn run(State(state): State<AppState>, Id(id): Id) -> Result<Json<RunPlanned>, JsonError> {
     let engine = engine(&state);
-    engine.load(id).await?;
-    let n = state.store.runs(id).await?.len() as u64 + 1;
-    let now = now_millis();
-    let (run, _) = engine
-        .open(id, &Occurrence::manual(n, now, false), false, now)
-        .await?;
+    let (run, _) = engine.open_by_hand(id, false, now_millis()).await?;
     let report = engine.plan(&run, &owner_id(), now_millis()).await?;
     Ok(Json(RunPlanned {
         run_id: report.run_id,

@@ -186,3 +186,19 @@ pub(crate) async fn open(
     };
     Ok(store.open_run(&run).await?)
 }
+
+/// Opens a run started by hand; see [`Engine::open_by_hand`].
+pub(crate) async fn open_by_hand(
+    engine: &Engine,
+    campaign_id: i64,
+    dry_run: bool,
+    now: i64,
+) -> Result<(RunRow, bool), CampaignError> {
+    let loaded = engine.load(campaign_id).await?;
+    let runs = engine.store().runs(campaign_id).await?;
+    let ran: Vec<&str> = runs.iter().map(|r| r.occurrence.as_str()).collect();
+    let n = runs.len() as u64 + 1;
+    let schedule = &loaded.spec.schedule;
+    let occurrence = Occurrence::by_hand(schedule, loaded.row.created_at, &ran, n, now, dry_run);
+    open(engine, campaign_id, &occurrence, dry_run, now).await
+}

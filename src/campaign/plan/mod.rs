@@ -33,13 +33,14 @@ mod fallback;
 mod message;
 mod page;
 mod preview;
+mod providers;
 mod ranking;
 mod run;
 mod setup;
 mod timing;
 
 pub use create::campaign_file;
-pub(crate) use create::{create, load, open};
+pub(crate) use create::{create, load, open, open_by_hand};
 pub(crate) use create_text::{create_text, update_text};
 pub(crate) use explain::explain;
 pub(crate) use fallback::CampaignFallback;

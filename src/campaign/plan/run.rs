@@ -130,6 +130,16 @@ pub(crate) async fn plan(
     if planned(&run) {
         return counted(store, run.run_id, stored(&run).scanned).await;
     }
+    if run.status == "failed" {
+        return Err(CampaignError::Other(format!(
+            "run {} failed before planning (`herald campaign show {}` says why); start a new \
+             one with `herald campaign run {}`",
+            run.run_id, run.campaign_id, run.campaign_id
+        )));
+    }
+    if run.status != "dry_run" {
+        super::providers::check(engine, &run, &loaded.spec.channels, now).await?;
+    }
     let lease = Lease {
         store: store.clone(),
         run_id: run.run_id,

@@ -167,3 +167,17 @@ fn optimal_must_be_true_and_within_needs_it_and_stays_between_an_hour_and_a_week
         );
     }
 }
+
+#[test]
+fn the_at_instant_is_read_from_toml_and_json_files() {
+    let toml = "name = \"x\"\nschedule = { at = \"2026-01-01T00:00:00Z\" }\n";
+    assert_eq!(scheduled_at(toml, false), Some(1_767_225_600_000));
+    let json = r#"{"name":"x","schedule":{"at":"2026-01-01T00:00:00Z"}}"#;
+    assert_eq!(scheduled_at(json, true), Some(1_767_225_600_000));
+    assert_eq!(
+        scheduled_at(EXAMPLE, false),
+        None,
+        "a cron schedule has no at"
+    );
+    assert_eq!(scheduled_at("not [toml", false), None);
+}

@@ -10,7 +10,6 @@
 
 use super::memory;
 use crate::campaign::engine::Engine;
-use crate::campaign::occurrence::Occurrence;
 use crate::config::Settings;
 use crate::dispatch::{ChannelSet, Worker};
 use crate::domain::now_millis;
@@ -86,10 +85,7 @@ impl Sending<'_> {
         std::fs::write(&file, campaign_file(channel, items))?;
         let now = now_millis();
         let id = self.engine.create(&file, now).await?;
-        let (run, _) = self
-            .engine
-            .open(id, &Occurrence::manual(1, now, false), false, now)
-            .await?;
+        let (run, _) = self.engine.open_by_hand(id, false, now).await?;
         let owner = format!("bench-{}", std::process::id());
         memory::reset_peak();
         let start = Instant::now();

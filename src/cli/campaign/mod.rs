@@ -11,6 +11,7 @@ mod show;
 
 use crate::campaign::engine::Engine;
 use crate::campaign::lifecycle::Transition;
+use crate::campaign::spec::scheduled_at;
 use crate::config::Settings;
 use crate::domain::now_millis;
 use clap::{Args, Subcommand};
@@ -38,6 +39,11 @@ pub enum CampaignAction {
         /// Store it as a draft: editable with `update`, never sent until `schedule`.
         #[arg(long)]
         draft: bool,
+        /// Accept a `schedule.at` time that has already passed: the campaign
+        /// is then sent at the scheduler's next tick (without this flag such
+        /// a file is refused, so an old file is never sent by surprise).
+        #[arg(long)]
+        now: bool,
     },
     /// Replace a draft's file with a new one, validated like `create`.
     Update {
@@ -103,7 +109,9 @@ pub async fn run(settings: &Settings, args: CampaignArgs) -> anyhow::Result<()> 
     let engine = Engine::new(store.clone(), Arc::new(settings.clone()));
     let json = args.json;
     let result = match args.action {
-        CampaignAction::Create { file, draft } => create(&engine, &file, draft, json).await,
+        CampaignAction::Create { file, draft, now } => {
+            create(&engine, &file, Creation { draft, now }, json).await
+        }
         CampaignAction::Update { id, file } => update(&engine, id, &file, json).await,
         CampaignAction::Schedule { id } => {
             set_status(&engine, id, Transition::Schedule, json).await
@@ -121,8 +129,44 @@ pub async fn run(settings: &Settings, args: CampaignArgs) -> anyhow::Result<()> 
     result
 }
 
-async fn create(engine: &Engine, file: &Path, draft: bool, json: bool) -> anyhow::Result<()> {
-    let id = if draft {
+/// How `campaign create` stores a file.
+#[derive(Clone, Copy)]
+struct Creation {
+    /// As an editable draft.
+    draft: bool,
+    /// Accepting a `schedule.at` that has passed.
+    now: bool,
+}
+
+/// How long ago a `schedule.at` may lie before `campaign create` asks for
+/// `--now` (a file written a moment ago for "now" still goes through).
+const PAST_AT_GRACE_MS: i64 = 5 * 60 * 1000;
+
+/// Refuses a scheduled campaign file whose `at` has passed, unless asked.
+fn refuse_past_at(file: &Path, how: Creation, now: i64) -> anyhow::Result<()> {
+    if how.draft || how.now {
+        return Ok(());
+    }
+    let json = file
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    let Ok(text) = std::fs::read_to_string(file) else {
+        return Ok(()); // the create itself names the unreadable file
+    };
+    match scheduled_at(&text, json) {
+        Some(at) if at < now - PAST_AT_GRACE_MS => anyhow::bail!(
+            "{}: schedule.at {} has passed: give a future time, or pass --now to accept it \
+             (the campaign is then sent at the scheduler's next tick or by `herald campaign run`)",
+            file.display(),
+            crate::domain::millis_to_rfc3339(at)
+        ),
+        _ => Ok(()),
+    }
+}
+
+async fn create(engine: &Engine, file: &Path, how: Creation, json: bool) -> anyhow::Result<()> {
+    refuse_past_at(file, how, now_millis())?;
+    let id = if how.draft {
         engine.create_draft(file, now_millis()).await?
     } else {
         engine.create(file, now_millis()).await?

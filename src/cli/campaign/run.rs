@@ -11,7 +11,6 @@
 //! `herald worker` or `herald serve`, and the summary says so.
 
 use crate::campaign::engine::Engine;
-use crate::campaign::occurrence::Occurrence;
 use crate::cli::progress::Progress;
 use crate::cli::worker::shutdown_on_signal;
 use crate::dispatch::{ChannelSet, POLL_INTERVAL, Step, Worker};
@@ -90,6 +89,10 @@ struct Summary {
 /// Runs `herald campaign run`.
 pub async fn run(engine: &Engine, args: &RunArgs, json: bool) -> anyhow::Result<()> {
     let start = Instant::now();
+    let sends_here = !args.dry_run && !args.plan_only;
+    let configured = ChannelSet::configured_in(engine.settings());
+    let sender = engine.clone().sending_through(configured);
+    let engine = if sends_here { &sender } else { engine };
     let owner = owner_id();
     let (run, resumed) = open(engine, args).await?;
     let shutdown = shutdown_on_signal();
@@ -148,10 +151,7 @@ async fn open(engine: &Engine, args: &RunArgs) -> anyhow::Result<(RunRow, bool)>
     {
         return Ok((run, true));
     }
-    let n = store.runs(args.id).await?.len() as u64 + 1;
-    let now = now_millis();
-    let occurrence = Occurrence::manual(n, now, args.dry_run);
-    let (run, _) = engine.open(args.id, &occurrence, args.dry_run, now).await?;
+    let (run, _) = (engine.open_by_hand(args.id, args.dry_run, now_millis())).await?;
     Ok((run, false))
 }
 

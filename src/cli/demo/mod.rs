@@ -14,7 +14,6 @@ use super::progress::Progress;
 use super::shop::{self, StageTime};
 use crate::api::{AppState, serve_http};
 use crate::campaign::engine::{Engine, PlanReport};
-use crate::campaign::occurrence::Occurrence;
 use crate::channels::sandbox::{Sandbox, SandboxConfig};
 use crate::config::{self, LoadOptions, Settings};
 use crate::dispatch::{ChannelSet, Worker};
@@ -185,9 +184,7 @@ async fn play_round(
     std::fs::write(&file, campaign_file(round))?;
     let now = now_millis();
     let id = engine.create(&file, now).await?;
-    let (run, _) = engine
-        .open(id, &Occurrence::manual(1, now, false), false, now)
-        .await?;
+    let (run, _) = engine.open_by_hand(id, false, now).await?;
     let channels = ChannelSet::from_settings(engine.settings())?;
     let worker = Worker::new(
         engine.store().clone(),

@@ -105,8 +105,15 @@ impl Shop {
     }
 
     async fn create(&self, text: &str) -> String {
+        self.create_with(text, &[]).await
+    }
+
+    /// Creates the campaign with extra `campaign create` flags.
+    async fn create_with(&self, text: &str, flags: &[&str]) -> String {
         let file = self.file("campaign.toml", text);
-        let out = self.ok(&["campaign", "create", &file]).await;
+        let mut args = vec!["campaign", "create", &file];
+        args.extend_from_slice(flags);
+        let out = self.ok(&args).await;
         let id = out.trim().to_owned();
         assert!(id.parse::<i64>().is_ok(), "create printed {out:?}");
         id
@@ -265,4 +272,40 @@ async fn explain_says_why_a_user_is_not_sent_to() {
         .herald(&["campaign", "explain", &id, "--user", "nobody"])
         .await;
     assert_eq!(output.status.code(), Some(1));
+}
+
+#[tokio::test]
+async fn create_refuses_an_at_time_that_has_passed_unless_asked_with_now() {
+    let shop = Shop::new().await;
+    let past = CAMPAIGN.replace(
+        r#"{ cron = "0 10 * * Sat", timezone = "Europe/Berlin" }"#,
+        r#"{ at = "2020-01-01T00:00:00Z" }"#,
+    );
+    let file = shop.file("past.toml", &past);
+    let output = shop.herald(&["campaign", "create", &file]).await;
+    assert_eq!(output.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        err.contains("past.toml") && err.contains("schedule.at"),
+        "{err}"
+    );
+    assert!(err.contains("has passed") && err.contains("--now"), "{err}");
+    let out = shop.ok(&["campaign", "list", "--json"]).await;
+    assert!(out.contains("\"campaigns\":[]"), "nothing stored: {out}");
+    let id = shop.ok(&["campaign", "create", &file, "--now"]).await;
+    assert!(id.trim().parse::<i64>().is_ok(), "{id}");
+}
+
+#[tokio::test]
+async fn a_run_whose_channel_has_no_settings_exits_at_once_naming_the_section() {
+    let shop = Shop::new().await;
+    let id = shop.create(CAMPAIGN).await;
+    let started = std::time::Instant::now();
+    let output = shop.herald(&["campaign", "run", &id]).await;
+    assert_eq!(output.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("[apns] is not configured"), "{err}");
+    assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
+    let held = shop.db.store.pending_outbox_count().await.unwrap();
+    assert_eq!(held, 0, "nothing may wait in the outbox");
 }

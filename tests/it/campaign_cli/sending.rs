@@ -111,7 +111,10 @@ async fn serve_runs_due_and_triggered_campaigns_and_stops_on_sigterm() {
         .create(&push.replace(cron, "{ trigger = \"cart\", delay = \"0s\" }"))
         .await;
     let once = shop
-        .create(&push.replace(cron, "{ at = \"2020-01-01T00:00:00Z\" }"))
+        .create_with(
+            &push.replace(cron, "{ at = \"2020-01-01T00:00:00Z\" }"),
+            &["--now"],
+        )
         .await;
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let items = shop.file("items.csv", "item_id,title\ni1,Lamp\n");
@@ -170,7 +173,7 @@ async fn sigterm_lets_in_flight_sends_finish_and_releases_every_lease() {
     let push = CAMPAIGN
         .replace("[\"push\", \"email\"]", "[\"push\"]")
         .replace(cron, "{ at = \"2020-01-01T00:00:00Z\" }");
-    let id = shop.create(&push).await;
+    let id = shop.create_with(&push, &["--now"]).await;
     let mut serve = spawn_serve(&shop);
     first_push(&sandbox).await;
     signal(&serve, "-TERM");
