@@ -60,4 +60,25 @@ fn the_demo_runs_rounds_prints_the_fixed_json_shape_and_retraining_raises_the_ct
     let html = std::fs::read_to_string(&report).expect("the HTML report");
     assert!(html.contains("<svg"), "the report has charts");
     assert!(out.join("report.json").exists());
+    nothing_left_for_a_scheduler(&out.join("demo.db"));
+}
+
+/// Opening the demo's database with `herald serve` must not send its
+/// campaigns again: a scheduler tick there plans no run.
+fn nothing_left_for_a_scheduler(db: &std::path::Path) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let url = format!("sqlite://{}", db.display());
+        let store = herald::store::Store::connect(&url, 2).await.unwrap();
+        let settings = std::sync::Arc::new(herald::config::Settings::default());
+        let engine = herald::campaign::engine::Engine::new(store, settings);
+        let mut scheduler = herald::scheduler::Scheduler::new(engine, "after-the-demo");
+        let now = herald::domain::now_millis();
+        let outcome = scheduler.tick(now).await.expect("a tick on the demo database");
+        assert!(
+            matches!(outcome, herald::scheduler::TickOutcome::Idle)
+                || matches!(&outcome, herald::scheduler::TickOutcome::Ran { runs } if runs.is_empty()),
+            "the scheduler sent a demo campaign again: {outcome:?}"
+        );
+    });
 }
