@@ -10,6 +10,7 @@ mod campaign;
 mod campaign_cli;
 mod channels;
 mod cli;
+mod crash;
 mod dashboard;
 mod demo;
 mod dispatch;
