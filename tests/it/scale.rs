@@ -1,11 +1,12 @@
 //! Crash safety and scale-out, black-box: the real `herald` binary sends a
-//! push campaign to the sandbox APNs over loopback. One test kills the
+//! push campaign to the sandbox APNs over loopback. One test (on SQLite
+//! and on PostgreSQL, the `SKIP LOCKED` path) kills the
 //! sending process with SIGKILL mid-run and restarts it: every planned
 //! message arrives, and the only repeats are messages that were in flight
 //! at the kill, each with the same apns-id. The other runs three `herald
 //! worker` processes on one PostgreSQL database: no message is sent twice.
 
-use crate::helpers::{TestDb, postgres, sqlite, write};
+use crate::helpers::{TestDb, postgres, test_dbs, write};
 use herald::channels::sandbox::{Received, Sandbox, SandboxConfig};
 use herald::ingest::import::{ImportOptions, Kind, import_file};
 use std::collections::HashMap;
@@ -122,7 +123,14 @@ fn kill(mut child: Child) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sender_killed_mid_run_loses_nothing_and_repeats_only_in_flight_messages() {
-    let db = sqlite().await;
+    for db in test_dbs().await {
+        sender_killed_mid_run(db).await;
+    }
+}
+
+/// Sends a campaign on `db`, SIGKILLs the sender a third of the way in,
+/// reruns it, and checks what the provider received.
+async fn sender_killed_mid_run(db: TestDb) {
     let dir = tempfile::tempdir().unwrap();
     let users = 1500;
     let dispatch = format!(
