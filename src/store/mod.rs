@@ -41,7 +41,7 @@ pub use feedback::{ConsentRow, FeedbackRow, NewFeedback};
 pub use import::{ImportTxn, UserColumns, event_id};
 pub use interactions::{EventSink, RankEventPage, RankEventRow, RankItemRow};
 pub use items::ItemRow;
-pub use outbox::{AttemptRecord, NewExposure, NewOutbox, OutboxRow, OutboxUpdate, PlanRow};
+pub use outbox::{AttemptRecord, NewExposure, NewOutbox, OutboxRow, OutboxUpdate, PlanRow, Stale};
 pub use privacy::{Erasure, UserExport, pseudonym};
 pub use query::{StoredUser, TABLES};
 pub use rank_models::{NewRankModel, RankModelMeta, RankModelRow};

@@ -9,8 +9,11 @@
 mod claim;
 mod plan;
 mod read;
+mod recheck;
 mod sent;
 mod sqlite;
+
+pub use recheck::Stale;
 
 use super::{StoreError, ctx};
 use sea_orm::sea_query::{Alias, OnConflict, Query};

@@ -131,6 +131,9 @@ struct State {
     queue: VecDeque<Failure>,
     /// The error-rate stream.
     rng: ChaCha8Rng,
+    /// Valid requests decided so far, counted on arrival, before the
+    /// latency: what had reached the provider at a given moment.
+    arrivals: u64,
 }
 
 /// A shared, run-time adjustable fault plan. Cheap to clone.
@@ -145,6 +148,7 @@ impl FaultInjector {
             faults,
             queue: VecDeque::new(),
             rng,
+            arrivals: 0,
         })))
     }
 
@@ -183,6 +187,7 @@ impl FaultInjector {
     /// Decides the fate of one request to `address`.
     pub fn decide(&self, address: &str) -> Decision {
         let mut state = self.lock();
+        state.arrivals += 1;
         let failure = if state.faults.dead.contains(address) {
             Some(Failure::Gone)
         } else if let Some(next) = state.queue.pop_front() {
@@ -199,6 +204,12 @@ impl FaultInjector {
             failure,
             retry_after,
         }
+    }
+
+    /// Valid requests that have reached the providers so far (counted on
+    /// arrival, before the injected latency), answered or not yet.
+    pub fn arrivals(&self) -> u64 {
+        self.lock().arrivals
     }
 
     /// The state, surviving a panicked holder.

@@ -43,14 +43,16 @@ fn spawn_serve(shop: &Shop) -> tokio::process::Child {
         .expect("start herald serve")
 }
 
-/// Waits (up to 30 s) until the sandbox APNs has received a push.
-async fn first_push(sandbox: &Sandbox) {
+/// Waits (up to 30 s) until a push has reached the sandbox (counted on
+/// arrival, before its latency: the request is in flight).
+async fn first_arrival(sandbox: &Sandbox) {
     for _ in 0..600 {
-        if sandbox.record().count("apns") > 0 {
+        if sandbox.faults().arrivals() > 0 {
             return;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+    panic!("no push reached the sandbox in 30 s");
 }
 
 /// Sends `sig` (`-TERM`, `-INT`) to a child process.
@@ -126,7 +128,10 @@ async fn serve_runs_due_and_triggered_campaigns_and_stops_on_sigterm() {
     shop.ok(&["import", "events", &events]).await;
     let mut serve = spawn_serve(&shop);
     let once_id: i64 = once.parse().unwrap();
-    for _ in 0..300 {
+    let mut waited = 0;
+    loop {
+        waited += 1;
+        assert!(waited <= 300, "serve did not send the due campaign in 30 s");
         let done = shop
             .db
             .store
@@ -175,7 +180,8 @@ async fn sigterm_lets_in_flight_sends_finish_and_releases_every_lease() {
         .replace(cron, "{ at = \"2020-01-01T00:00:00Z\" }");
     let id = shop.create_with(&push, &["--now"]).await;
     let mut serve = spawn_serve(&shop);
-    first_push(&sandbox).await;
+    first_arrival(&sandbox).await;
+    let arrived = sandbox.faults().arrivals() as i64;
     signal(&serve, "-TERM");
     let status = serve.wait().await.unwrap();
     assert_eq!(status.code(), Some(0), "serve did not stop cleanly");
@@ -188,9 +194,18 @@ async fn sigterm_lets_in_flight_sends_finish_and_releases_every_lease() {
         .into_iter()
         .collect();
     let received = sandbox.record().count("apns") as i64;
+    let sent = counts.get("sent").copied().unwrap_or(0);
     assert_eq!(
-        counts.get("sent").copied().unwrap_or(0),
         received,
+        sandbox.faults().arrivals() as i64,
+        "a request in flight at the signal was dropped, not answered"
+    );
+    assert!(
+        sent >= arrived,
+        "{arrived} requests were in flight at the signal, {sent} recorded sent"
+    );
+    assert_eq!(
+        sent, received,
         "every message the provider accepted is recorded as sent: {counts:?}"
     );
     assert!(
@@ -228,7 +243,7 @@ async fn ctrl_c_stops_a_run_between_batches_and_a_rerun_resumes_it() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("start herald campaign run");
-    first_push(&sandbox).await;
+    first_arrival(&sandbox).await;
     signal(&run, "-INT");
     let first = run.wait_with_output().await.unwrap();
     let err = String::from_utf8_lossy(&first.stderr);
