@@ -397,3 +397,74 @@ fn a_trigger_window_defaults_to_a_day_and_must_be_at_least_a_second() {
     let err = window(r#"{ trigger = "cart", window = "0s" }"#).unwrap_err();
     assert!(err.starts_with("schedule.window"), "{err}");
 }
+
+#[tokio::test]
+async fn an_event_posted_after_the_tick_it_belongs_to_still_fires_on_the_next_tick() {
+    for db in test_dbs().await {
+        let f = Fixture::new(db).await;
+        let created = ms("2026-04-01T00:00:00Z");
+        f.campaign(
+            r#"{ trigger = "cart", delay = "1h", window = "24h" }"#,
+            created,
+        )
+        .await;
+        f.import(
+            Kind::Items,
+            "items.csv",
+            "item_id,title,category,price,currency\ni1,Lamp,home,20.00,EUR\n",
+        )
+        .await;
+        let mut s = f.scheduler();
+        assert!(f.tick(&mut s, ms("2026-04-01T10:00:01Z")).await.is_empty());
+        // stamped 10:00:00, it reaches herald after the 10:00:01 tick
+        f.import(
+            Kind::Events,
+            "late.csv",
+            "user_id,item_id,event,ts,value\nu1,i1,cart,2026-04-01T10:00:00Z,\n",
+        )
+        .await;
+        assert!(f.tick(&mut s, ms("2026-04-01T10:00:02Z")).await.is_empty());
+        let due = f.tick(&mut s, ms("2026-04-01T11:00:00Z")).await;
+        assert_eq!(due.len(), 1, "{}: the late event fired", f.db.name());
+        let users = f.db.store.run_trigger_users(due[0]).await.unwrap();
+        assert_eq!(users, ["u1"], "{}", f.db.name());
+        assert!(
+            f.tick(&mut s, ms("2026-04-01T11:00:01Z")).await.is_empty(),
+            "{}: re-reading the overlap fires nothing twice",
+            f.db.name()
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_event_older_than_delay_plus_window_never_fires_however_late_it_arrives() {
+    for db in test_dbs().await {
+        let f = Fixture::new(db).await;
+        let created = ms("2026-04-01T00:00:00Z");
+        f.campaign(
+            r#"{ trigger = "cart", delay = "1h", window = "1h" }"#,
+            created,
+        )
+        .await;
+        f.import(
+            Kind::Items,
+            "items.csv",
+            "item_id,title,category,price,currency\ni1,Lamp,home,20.00,EUR\n",
+        )
+        .await;
+        let mut s = f.scheduler();
+        assert!(f.tick(&mut s, ms("2026-04-01T10:00:00Z")).await.is_empty());
+        f.import(
+            Kind::Events,
+            "stale.csv",
+            "user_id,item_id,event,ts,value\nu1,i1,cart,2026-04-01T07:59:59Z,\n",
+        )
+        .await;
+        assert!(f.tick(&mut s, ms("2026-04-01T10:00:01Z")).await.is_empty());
+        assert!(
+            f.tick(&mut s, ms("2026-04-01T12:00:00Z")).await.is_empty(),
+            "{}: a stale event sends nothing",
+            f.db.name()
+        );
+    }
+}
