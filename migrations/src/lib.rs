@@ -28,6 +28,8 @@ mod m20261128_000004_feedback;
 mod m20261129_000005_secrets;
 mod m20261129_000006_outbox_claim_index;
 mod m20261129_000007_rank_lists;
+mod m20261207_000001_privacy_event_arrival;
+mod m20261207_000002_privacy_dashboard_sessions;
 mod util;
 
 /// The ordered list of migrations applied by `herald migrate`.
@@ -44,6 +46,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000005_secrets::Migration),
             Box::new(m20261129_000006_outbox_claim_index::Migration),
             Box::new(m20261129_000007_rank_lists::Migration),
+            Box::new(m20261207_000001_privacy_event_arrival::Migration),
+            Box::new(m20261207_000002_privacy_dashboard_sessions::Migration),
         ]
     }
 }

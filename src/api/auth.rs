@@ -60,7 +60,7 @@ pub fn hash_key(key: &str) -> String {
 }
 
 /// The visible prefix of a well-formed key.
-fn prefix_of(key: &str) -> Option<&str> {
+pub(crate) fn prefix_of(key: &str) -> Option<&str> {
     let well_formed = key.starts_with(KEY_START)
         && key.is_char_boundary(PREFIX_LEN)
         && key[PREFIX_LEN..].starts_with('_');

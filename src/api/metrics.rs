@@ -1,6 +1,12 @@
 //! `GET /metrics`: herald's counters in the Prometheus text format, and
 //! the middleware counting API requests by matched route and status.
 //!
+//! The scrape is not public: it needs `Authorization: Bearer KEY` with an
+//! API key, like `/api/v1` (401 without, 403 with a revoked key), so the
+//! send volumes and route counts are not served to anyone who finds the
+//! host. Prometheus sends the key from a file
+//! (`authorization: { credentials_file: ... }` in its scrape config).
+//!
 //! The registry is process-wide ([`global`]) so the dispatch workers,
 //! the tracking routes and the HTTP layer feed the same numbers without
 //! threading a handle through every stage. Workers record once per batch

@@ -11,7 +11,7 @@
 //! | `POST /u/{token}` | unsubscribes (RFC 8058 one-click), idempotent, 200 |
 //! | `POST /t/r/{token}` | SMS StatusCallback: `delivered` / `failed` |
 //! | `GET /healthz` | 200 when the database answers, else 503 |
-//! | `GET /metrics` | Prometheus text ([`metrics`]) |
+//! | `GET /metrics` | Prometheus text ([`metrics`]); needs an API key, like `/api/v1` |
 //!
 //! The authenticated JSON API lives under `/api/v1` ([`v1`], keys in [`auth`]),
 //! the HTML dashboard under `/dashboard` ([`dashboard`]).
@@ -84,7 +84,13 @@ pub fn router(state: AppState) -> Router {
             "/u/{token}",
             get(unsubscribe::page).post(unsubscribe::one_click),
         )
-        .route("/metrics", get(metrics::scrape))
+        .route(
+            "/metrics",
+            get(metrics::scrape).route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                auth::require_key,
+            )),
+        )
         .nest("/api/v1", v1::router(state.clone()))
         .nest("/dashboard", dashboard::router(state.clone()))
         .route_layer(axum::middleware::from_fn(metrics::count_requests))

@@ -1,6 +1,6 @@
 //! Per-user privacy requests over HTTP: export everything held about a
-//! user, and erase the user's personal data (see
-//! [`crate::store::Store::erase_user`]). They sit behind the
+//! user, and erase the user's personal data, stored ranking models
+//! included (see [`crate::rank::privacy`]). They sit behind the
 //! authenticated `/api/v1` router at `GET /api/v1/users/{id}/export` and
 //! `POST /api/v1/users/{id}/erase`.
 
@@ -9,10 +9,23 @@ use axum::extract::{Path, State};
 
 use super::AppState;
 use super::error::JsonError;
+use crate::rank::RankError;
+use crate::rank::privacy;
 use crate::store::{Erasure, UserExport};
 
 /// Longest user id accepted, as the import format allows.
 const MAX_USER_ID: usize = 256;
+
+/// A failed request: the store's errors as usual, the rest logged.
+fn failed(error: RankError) -> JsonError {
+    match error {
+        RankError::Store(e) => e.into(),
+        e => {
+            tracing::error!(error = %e, "privacy request failed");
+            JsonError::internal()
+        }
+    }
+}
 
 /// Refuses an empty or overlong user id.
 fn checked(user_id: &str) -> Result<&str, JsonError> {
@@ -35,7 +48,9 @@ pub async fn export_user(
     State(state): State<AppState>,
     Path(user_id): Path<String>,
 ) -> Result<Json<UserExport>, JsonError> {
-    let export = state.store.export_user(checked(&user_id)?).await?;
+    let export = privacy::export_user(&state.store, checked(&user_id)?)
+        .await
+        .map_err(failed)?;
     if export.is_empty() {
         return Err(JsonError::not_found(format!(
             "no data held for user {user_id}"
@@ -54,5 +69,8 @@ pub async fn erase_user(
     State(state): State<AppState>,
     Path(user_id): Path<String>,
 ) -> Result<Json<Erasure>, JsonError> {
-    Ok(Json(state.store.erase_user(checked(&user_id)?).await?))
+    let erasure = privacy::erase_user(&state.store, checked(&user_id)?)
+        .await
+        .map_err(failed)?;
+    Ok(Json(erasure))
 }

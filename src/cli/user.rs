@@ -1,6 +1,6 @@
 //! `herald user export ID --out FILE` and `herald user erase ID`: the
-//! per-user privacy requests (see [`crate::store::Store::export_user`] and
-//! [`crate::store::Store::erase_user`]). The export is written through a
+//! per-user privacy requests (see [`crate::rank::privacy`]: the store's
+//! rows and the ranking models' stored histories). The export is written through a
 //! temporary file beside the target and renamed, so a failed export never
 //! leaves half a file under the name.
 
@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand};
 
 use crate::config::Settings;
+use crate::rank::privacy;
 use crate::store::Store;
 
 /// Arguments of `herald user`.
@@ -51,30 +52,32 @@ pub async fn run(settings: &Settings, args: UserArgs) -> anyhow::Result<()> {
 
 /// Exports one user to `out`.
 async fn export(store: &Store, id: &str, out: &Path) -> anyhow::Result<()> {
-    let export = store.export_user(id).await?;
+    let export = privacy::export_user(store, id).await?;
     if export.is_empty() {
         anyhow::bail!("herald holds no data for user {id}; check the id");
     }
     let json = serde_json::to_vec_pretty(&export)?;
     write_atomically(out, &json)?;
     println!(
-        "wrote user {id} to {} ({} events, {} messages)",
+        "wrote user {id} to {} ({} events, {} messages, {} recommendation lists, {} model histories)",
         out.display(),
         export.events.len(),
-        export.outbox.len()
+        export.outbox.len(),
+        export.rank_lists.len(),
+        export.model_history.len()
     );
     Ok(())
 }
 
 /// Erases one user and says what was done.
 async fn erase(store: &Store, id: &str) -> anyhow::Result<()> {
-    let erasure = store.erase_user(id).await?;
+    let erasure = privacy::erase_user(store, id).await?;
     if erasure.is_noop() {
         println!("nothing to erase for user {id}");
     } else {
         println!(
-            "erased user {id}: {} rows deleted, {} rows kept as {}",
-            erasure.deleted, erasure.pseudonymized, erasure.pseudonym
+            "erased user {id}: {} rows deleted, {} rows kept as {}, {} ranking models rewritten",
+            erasure.deleted, erasure.pseudonymized, erasure.pseudonym, erasure.models
         );
     }
     Ok(())

@@ -4,6 +4,11 @@
 //! Each request still answers only after its row is durable, but a burst
 //! of clicks costs one commit instead of one each, and SQLite's single
 //! writer is never contended by the HTTP handlers (no busy-wait backoff).
+//!
+//! Events of users the store does not hold are dropped before the insert:
+//! an old link of an erased user records nothing (its token still names
+//! the user id, which must not come back into the database), and the
+//! request is answered as if it had been recorded.
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -71,12 +76,24 @@ async fn write_loop(store: Store, mut rx: mpsc::Receiver<Pending>) {
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let (events, waiting): (Vec<NewFeedback>, Vec<_>) =
             batch.drain(..).map(|p| (p.event, p.done)).unzip();
-        let outcome = store
-            .record_feedback_batch(&events)
-            .await
-            .map_err(|e| e.to_string());
+        let outcome = write_known(&store, events).await.map_err(|e| e.to_string());
         for done in waiting {
             let _ = done.send(outcome.clone());
         }
     }
+}
+
+/// Inserts the events whose user the store holds; drops the rest.
+async fn write_known(store: &Store, mut events: Vec<NewFeedback>) -> Result<(), StoreError> {
+    let ids: Vec<&str> = events.iter().map(|e| e.user_id.as_str()).collect();
+    let known = store.existing_users(&ids).await?;
+    let before = events.len();
+    events.retain(|e| known.contains(&e.user_id));
+    if events.len() < before {
+        tracing::debug!(
+            dropped = before - events.len(),
+            "feedback of unknown (e.g. erased) users not recorded"
+        );
+    }
+    store.record_feedback_batch(&events).await
 }

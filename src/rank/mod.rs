@@ -14,7 +14,8 @@
 //! ```
 //!
 //! Everything is plain data and deterministic for a seed; the store is read
-//! by [`load`] only, and fitted models are saved as versioned blobs.
+//! by [`load`] only (and [`privacy`], which erases a user from stored
+//! models), and fitted models are saved as versioned blobs.
 
 pub mod blend;
 pub mod candidates;
@@ -30,6 +31,7 @@ pub mod load;
 pub mod metrics;
 pub mod mmr;
 pub mod models;
+pub mod privacy;
 pub mod reasons;
 pub mod recommend;
 pub mod split;

@@ -17,11 +17,11 @@ pub mod triggers;
 use crate::campaign::engine::{CampaignError, Engine};
 use crate::campaign::occurrence::Occurrence;
 use crate::campaign::spec::{Schedule, ScheduleZone};
-use crate::store::{CampaignRow, RunRow, StoreError};
+use crate::store::{CampaignRow, RunRow, StoreError, TriggerEvent};
 use std::collections::HashMap;
 use std::time::Duration;
 use tokio::sync::watch;
-use triggers::Trigger;
+use triggers::{ArrivalCursor, Trigger};
 
 /// How often the loop ticks.
 pub const POLL: Duration = Duration::from_secs(1);
@@ -59,8 +59,8 @@ pub struct Scheduler {
     engine: Engine,
     /// This process's lease owner id (see [`owner_id`]).
     owner: String,
-    /// Per trigger campaign, the instant up to which events were read.
-    cursors: HashMap<i64, i64>,
+    /// Per trigger campaign, how far its events were read, by arrival.
+    cursors: HashMap<i64, ArrivalCursor>,
     /// The distinct user timezones and when they were read (ms).
     zones: Option<(i64, Vec<String>)>,
     /// The pause between ticks of [`Scheduler::run`].
@@ -218,17 +218,12 @@ impl Scheduler {
     ) -> Result<Option<RunRow>, SchedulerError> {
         let id = row.campaign_id;
         let store = self.engine.store().clone();
-        let from = match self.cursors.get(&id) {
-            Some(cursor) => *cursor,
-            None => trigger.first_cursor(row.created_at, now),
-        };
-        if from < now {
-            let events = store.events_between(&trigger.event, from, now).await?;
-            for fire in triggers::fires_for(&events, trigger) {
-                store.record_trigger_fire(id, &fire, now).await?;
-            }
-            self.cursors.insert(id, now);
+        let (cursor, mut events) = self.new_events(row, trigger, now).await?;
+        events.sort_by(|a, b| (a.ts, &a.user_id).cmp(&(b.ts, &b.user_id)));
+        for fire in triggers::fires_for(&events, trigger) {
+            store.record_trigger_fire(id, &fire, now).await?;
         }
+        self.cursors.insert(id, cursor);
         let due = store
             .due_trigger_fires(id, now, triggers::FIRES_PER_RUN)
             .await?;
@@ -247,6 +242,31 @@ impl Scheduler {
             "trigger fires due"
         );
         Ok(Some(run))
+    }
+
+    /// The trigger's events not read before, in arrival order (see
+    /// [`triggers`]), and the cursor past them (kept by the caller once
+    /// their fires are recorded, so a failed tick reads them again): a
+    /// fresh cursor starts at the latest arrival and reads the look-back
+    /// by timestamp; a running one reads arrivals from its overlap on.
+    async fn new_events(
+        &self,
+        row: &CampaignRow,
+        trigger: &Trigger,
+        now: i64,
+    ) -> Result<(ArrivalCursor, Vec<TriggerEvent>), SchedulerError> {
+        let store = self.engine.store();
+        let min_ts = trigger.first_cursor(row.created_at, now);
+        let (mut cursor, from) = match self.cursors.get(&row.campaign_id) {
+            Some(cursor) => (cursor.clone(), Some(cursor.read_from())),
+            None => (
+                ArrivalCursor::at(store.latest_arrival(&trigger.event).await?),
+                None,
+            ),
+        };
+        let read = store.trigger_events(&trigger.event, min_ts, from).await?;
+        let fresh = cursor.take_new(read);
+        Ok((cursor, fresh))
     }
 
     /// Plans each run; one held by another process is skipped, and one

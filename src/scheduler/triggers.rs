@@ -1,14 +1,44 @@
 //! Event triggers: turn events into fires, once per (campaign, user,
 //! window), and due fires into a run.
 //!
-//! The scheduler keeps a cursor per trigger campaign: the instant up to
-//! which events were read. A fresh scheduler starts `delay + window` back
-//! (never before the campaign was created), so a restart re-reads the
-//! events whose fires might be missing; recording a fire is idempotent
-//! per window, so reading an event twice is harmless.
+//! Events are read in arrival order, not by their own timestamp: every
+//! stored event carries `received_at` (the ingesting process's clock), and
+//! the scheduler keeps, per trigger campaign, an [`ArrivalCursor`]: the
+//! latest arrival it has read. A late event (stamped 10:00:00, posted
+//! after the 10:00:01 tick) arrives after the cursor and is read on the
+//! next tick; selecting by timestamp with a cursor at the tick's clock
+//! would skip it forever.
+//!
+//! Why each tick re-reads an overlap ([`OVERLAP_MS`]) behind the cursor:
+//! an event is stamped when its insert is built and becomes visible when
+//! its transaction commits. On PostgreSQL two writers can commit out of
+//! stamp order, and several hosts' clocks differ a little; an event
+//! stamped up to [`OVERLAP_MS`] before the newest one already read is
+//! still found. Event ids read inside the overlap are remembered, so
+//! re-reading costs a select, not a fire each. Recording a fire is also
+//! idempotent per window, so reading an event twice is harmless anyway.
+//! What the overlap does not cover: a transaction committing more than
+//! [`OVERLAP_MS`] after it stamped its events (a large file import),
+//! whose events a running scheduler misses; a restarted one finds them
+//! (below). Events from before arrivals were recorded hold 0 and are only
+//! read by that start-up pass.
+//!
+//! A fresh scheduler (no cursor yet) reads by timestamp instead: every
+//! event stamped within `delay + window` (never before the campaign was
+//! created), whatever its arrival, so a restart re-reads the events whose
+//! fires might be missing; its cursor starts at the latest arrival, read
+//! before that pass.
+//!
+//! An event stamped before `now - (delay + window)` or before the
+//! campaign was created never fires, however late it arrives: its
+//! message would be overdue by more than a window (a history import must
+//! not send a burst of stale messages).
 
 use crate::store::{TriggerEvent, TriggerFire};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+
+/// How far behind its latest read arrival a cursor re-reads (ms).
+pub const OVERLAP_MS: i64 = 60_000;
 
 /// How many due fires one run takes; the rest go to the next tick's run.
 pub const FIRES_PER_RUN: u64 = 10_000;
@@ -31,9 +61,50 @@ impl Trigger {
         self.delay_ms.saturating_add(self.window_ms)
     }
 
-    /// Where reading starts when the scheduler has no cursor yet.
+    /// The oldest event timestamp that may still fire at `now`: within
+    /// `delay + window`, and not before the campaign was created.
     pub fn first_cursor(&self, created_at: i64, now: i64) -> i64 {
         now.saturating_sub(self.lookback_ms()).max(created_at)
+    }
+}
+
+/// How far one trigger campaign's events were read, by arrival.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ArrivalCursor {
+    /// The latest `received_at` read (or found before the first pass).
+    pub received: i64,
+    /// Ids of the events read that arrived within [`OVERLAP_MS`] of
+    /// `received`, with their arrival: re-read, but not fired again.
+    seen: HashMap<i64, i64>,
+}
+
+impl ArrivalCursor {
+    /// A cursor at `received` that has read nothing yet.
+    pub fn at(received: i64) -> Self {
+        Self {
+            received,
+            seen: HashMap::new(),
+        }
+    }
+
+    /// Where the next read starts: the overlap behind the cursor, and
+    /// never at 0 (rows from before arrivals were recorded).
+    pub fn read_from(&self) -> i64 {
+        self.received.saturating_sub(OVERLAP_MS).max(1)
+    }
+
+    /// The events of `read` not taken before; moves the cursor past them
+    /// and forgets ids that fell out of the overlap.
+    pub fn take_new(&mut self, read: Vec<TriggerEvent>) -> Vec<TriggerEvent> {
+        let fresh: Vec<TriggerEvent> = read
+            .into_iter()
+            .filter(|e| self.seen.insert(e.event_id, e.received_at).is_none())
+            .collect();
+        let latest = fresh.iter().map(|e| e.received_at).max().unwrap_or(0);
+        self.received = self.received.max(latest);
+        let keep_from = self.read_from();
+        self.seen.retain(|_, received| *received >= keep_from);
+        fresh
     }
 }
 
@@ -65,10 +136,35 @@ mod tests {
     use super::*;
 
     fn event(user: &str, ts: i64) -> TriggerEvent {
+        arrived(ts, user, ts, ts)
+    }
+
+    fn arrived(event_id: i64, user: &str, ts: i64, received_at: i64) -> TriggerEvent {
         TriggerEvent {
+            event_id,
             user_id: user.into(),
             ts,
+            received_at,
         }
+    }
+
+    #[test]
+    fn a_cursor_takes_each_event_once_and_re_reads_an_overlap() {
+        let mut cursor = ArrivalCursor::at(0);
+        assert_eq!(cursor.read_from(), 1, "never the rows without an arrival");
+        let first = cursor.take_new(vec![arrived(1, "u1", 5, 100_000)]);
+        assert_eq!(first.len(), 1);
+        assert_eq!(cursor.read_from(), 100_000 - OVERLAP_MS);
+        let again = vec![
+            arrived(1, "u1", 5, 100_000),
+            arrived(2, "u2", 3, 99_000),
+            arrived(3, "u3", 7, 100_500),
+        ];
+        let ids: Vec<i64> = cursor.take_new(again).iter().map(|e| e.event_id).collect();
+        assert_eq!(ids, [2, 3], "a late commit inside the overlap is taken");
+        assert_eq!(cursor.received, 100_500);
+        cursor.take_new(vec![arrived(4, "u4", 9, 500_000)]);
+        assert_eq!(cursor.seen.len(), 1, "ids behind the overlap are forgotten");
     }
 
     #[test]

@@ -274,14 +274,24 @@ impl ImportTxn {
     }
 
     /// Inserts events that are not there yet; returns how many were new.
+    /// Each is stamped with its arrival (`received_at`, this process's
+    /// clock), the order the trigger scanner reads them in.
     pub async fn insert_events(&self, rows: &[EventRecord]) -> Result<u64, StoreError> {
         if rows.is_empty() {
             return Ok(0);
         }
+        let received_at = crate::domain::now_millis();
         let mut stmt = Query::insert();
         stmt.into_table(Alias::new("events")).columns(
             [
-                "event_id", "user_id", "item_id", "event", "ts", "value", "source",
+                "event_id",
+                "user_id",
+                "item_id",
+                "event",
+                "ts",
+                "value",
+                "source",
+                "received_at",
             ]
             .map(Alias::new),
         );
@@ -294,6 +304,7 @@ impl ImportTxn {
                 val(row.ts),
                 val(row.value),
                 val("import"),
+                val(received_at),
             ]);
         }
         stmt.on_conflict(

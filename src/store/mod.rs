@@ -27,6 +27,7 @@ mod segment_items;
 mod segment_users;
 mod segments;
 mod send_time;
+mod sessions;
 mod sqlite_writer;
 mod triggers;
 
@@ -42,7 +43,7 @@ pub use import::{ImportTxn, UserColumns, event_id};
 pub use interactions::{EventSink, RankEventPage, RankEventRow, RankItemRow};
 pub use items::ItemRow;
 pub use outbox::{AttemptRecord, NewExposure, NewOutbox, OutboxRow, OutboxUpdate, PlanRow, Stale};
-pub use privacy::{Erasure, UserExport, pseudonym};
+pub use privacy::{ERASE_SECRET_NAME, Erasure, UserExport, pseudonym};
 pub use query::{StoredUser, TABLES};
 pub use rank_models::{NewRankModel, RankModelMeta, RankModelRow};
 pub use report::{OutboxFact, RecipientFact};
@@ -50,6 +51,7 @@ pub use retrain::LabelledExposure;
 pub use segment_items::SegmentItemRow;
 pub use segments::{NewSegmentModel, SegmentModelRow, SegmentRow};
 pub use send_time::SegmentQuarterRow;
+pub use sessions::{NewSession, SessionRow};
 pub use triggers::{TriggerEvent, TriggerFire};
 
 use sea_orm::{

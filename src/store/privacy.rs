@@ -3,16 +3,25 @@
 //! keeping anonymous aggregates.
 //!
 //! Erasure deletes the user row and everything that only describes the
-//! person (consents, devices, events, segment assignments), and in the
-//! rows reports count (plan, outbox, exposures, feedback, trigger fires)
-//! replaces the user id with a pseudonym ([`pseudonym`]) and blanks what
-//! identifies the person (addresses, payloads, error details, feature
-//! snapshots). One transaction; erasing twice changes nothing.
+//! person (consents, devices, events, segment assignments, precomputed
+//! recommendation lists), and in the rows reports count (plan, outbox,
+//! exposures, feedback, trigger fires) replaces the user id with a
+//! pseudonym ([`pseudonym`]) and blanks what identifies the person
+//! (addresses, payloads, error details, feature snapshots). One
+//! transaction; erasing twice changes nothing. The ranking models' stored
+//! histories are rewritten by `crate::rank::privacy`, which also adds the
+//! user's lists and model history to the export.
+//!
+//! The pseudonym is an HMAC-SHA256 of the id under a random key generated
+//! once and kept in the `secrets` table (`erase_secret`): stable, so the
+//! kept rows of one person stay countable together, but not a bare hash a
+//! dictionary of likely ids reverses.
 
+use hmac::{Hmac, KeyInit, Mac};
 use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Order, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, FromQueryResult, JsonValue};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
 use super::{Store, StoreError, ctx};
 
@@ -48,6 +57,12 @@ pub struct UserExport {
     pub feedback: Vec<JsonValue>,
     /// Event-trigger firings.
     pub trigger_fires: Vec<JsonValue>,
+    /// Precomputed recommendation lists, per ranking model (filled by
+    /// `crate::rank::privacy::export_user`).
+    pub rank_lists: Vec<JsonValue>,
+    /// The user's history as stored in each ranking model (filled by
+    /// `crate::rank::privacy::export_user`).
+    pub model_history: Vec<JsonValue>,
 }
 
 impl UserExport {
@@ -65,6 +80,8 @@ impl UserExport {
                 &self.exposures,
                 &self.feedback,
                 &self.trigger_fires,
+                &self.rank_lists,
+                &self.model_history,
             ]
             .iter()
             .all(|rows| rows.is_empty())
@@ -80,19 +97,28 @@ pub struct Erasure {
     pub deleted: u64,
     /// Rows whose user id was replaced by the pseudonym.
     pub pseudonymized: u64,
+    /// Ranking models whose stored history held the user, rewritten
+    /// without it (set by `crate::rank::privacy::erase_user`).
+    pub models: u64,
 }
 
 impl Erasure {
     /// True when nothing was left to erase (e.g. a second erase).
     pub fn is_noop(&self) -> bool {
-        self.deleted == 0 && self.pseudonymized == 0
+        self.deleted == 0 && self.pseudonymized == 0 && self.models == 0
     }
 }
 
-/// The pseudonym of `user_id`: `erased-` and the first 16 hex digits of
-/// its SHA-256, stable so that erasing twice gives the same rows.
-pub fn pseudonym(user_id: &str) -> String {
-    let digest = Sha256::digest(user_id.as_bytes());
+/// Name of the pseudonym key in the `secrets` table.
+pub const ERASE_SECRET_NAME: &str = "erase_secret";
+
+/// The pseudonym of `user_id` under `key`: `erased-` and the first 16
+/// hex digits of HMAC-SHA256(key, id), stable so that erasing twice gives
+/// the same rows.
+pub fn pseudonym(key: &[u8], user_id: &str) -> String {
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes any key");
+    mac.update(user_id.as_bytes());
+    let digest = mac.finalize().into_bytes();
     let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
     format!("erased-{hex}")
 }
@@ -131,6 +157,45 @@ fn outbox_ids(user_id: &str) -> SelectStatement {
 }
 
 impl Store {
+    /// The pseudonym of `user_id` (see [`pseudonym`]) under this
+    /// database's key, generating the key on first use.
+    pub async fn pseudonym_of(&self, user_id: &str) -> Result<String, StoreError> {
+        let candidate: String = rand::random::<[u8; 32]>()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let now = crate::domain::now_millis();
+        let key = self
+            .secret_or_insert(ERASE_SECRET_NAME, &candidate, now)
+            .await?;
+        Ok(pseudonym(key.as_bytes(), user_id))
+    }
+
+    /// Which of `ids` are stored users (an erased user is not): tracking
+    /// links of anyone else record nothing.
+    pub async fn existing_users(
+        &self,
+        ids: &[&str],
+    ) -> Result<std::collections::HashSet<String>, StoreError> {
+        let mut found = std::collections::HashSet::new();
+        for chunk in ids.chunks(1000) {
+            let select = Query::select()
+                .column(col("user_id"))
+                .from(col("users"))
+                .and_where(Expr::col(col("user_id")).is_in(chunk.iter().copied()))
+                .to_owned();
+            let rows = self
+                .db()
+                .query_all(&select)
+                .await
+                .map_err(ctx("find users"))?;
+            for row in rows {
+                found.insert(row.try_get("", "user_id").map_err(ctx("find users"))?);
+            }
+        }
+        Ok(found)
+    }
+
     /// Everything held about `user_id`; empty (see
     /// [`UserExport::is_empty`]) for an unknown user.
     pub async fn export_user(&self, user_id: &str) -> Result<UserExport, StoreError> {
@@ -179,7 +244,7 @@ impl Store {
     /// Erases `user_id` (see the module doc) in one transaction.
     /// Idempotent: a second call finds nothing and changes nothing.
     pub async fn erase_user(&self, user_id: &str) -> Result<Erasure, StoreError> {
-        let alias = pseudonym(user_id);
+        let alias = self.pseudonym_of(user_id).await?;
         let txn = self.begin_write().await.map_err(ctx("begin erase"))?;
         let mut pseudonymized = 0;
         for statement in blank_statements(user_id) {
@@ -206,6 +271,7 @@ impl Store {
             "devices",
             "events",
             "segment_assignments",
+            "rank_lists",
             "users",
         ] {
             let delete = Query::delete()
@@ -220,13 +286,15 @@ impl Store {
             pseudonym: alias,
             deleted,
             pseudonymized,
+            models: 0,
         })
     }
 }
 
 /// The updates blanking personal data in rows that are kept: attempt
-/// details, outbox addresses, payloads and errors (pending rows are
-/// failed, never sent), exposure feature snapshots.
+/// details, outbox addresses, payloads, dedup keys (a bare hash of run
+/// and user id) and errors (pending rows are failed, never sent),
+/// exposure feature snapshots.
 fn blank_statements(user_id: &str) -> Vec<sea_orm::sea_query::UpdateStatement> {
     let by_user = || Expr::col(col("user_id")).eq(user_id);
     vec![
@@ -245,6 +313,7 @@ fn blank_statements(user_id: &str) -> Vec<sea_orm::sea_query::UpdateStatement> {
             .table(col("outbox"))
             .value(col("address"), "")
             .value(col("payload"), "{}")
+            .value(col("dedup_key"), "")
             .value(col("device_id"), Option::<i64>::None)
             .value(col("last_error"), Option::<String>::None)
             .value(col("lease_owner"), Option::<String>::None)
@@ -263,12 +332,23 @@ fn blank_statements(user_id: &str) -> Vec<sea_orm::sea_query::UpdateStatement> {
 mod tests {
     use super::pseudonym;
 
+    use sha2::{Digest, Sha256};
+
     #[test]
-    fn a_pseudonym_is_stable_distinct_and_free_of_the_id() {
-        let p = pseudonym("u42");
-        assert_eq!(p, pseudonym("u42"));
-        assert_ne!(p, pseudonym("u43"));
+    fn a_pseudonym_is_stable_distinct_free_of_the_id_and_not_a_bare_hash() {
+        let p = pseudonym(b"key-one", "u42");
+        assert_eq!(p, pseudonym(b"key-one", "u42"));
+        assert_ne!(p, pseudonym(b"key-one", "u43"));
+        assert_ne!(p, pseudonym(b"key-two", "u42"), "the key decides");
         assert!(p.starts_with("erased-") && p.len() == "erased-".len() + 16);
         assert!(!p.contains("u42"));
+        let bare: String = Sha256::digest(b"u42")[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert!(
+            !p.contains(&bare),
+            "a dictionary of ids reverses a bare hash"
+        );
     }
 }

@@ -106,4 +106,24 @@ impl Store {
         }
         Ok(out)
     }
+
+    /// Every list held for `user_id`, as `(model_id, encoded list)` by
+    /// model (a privacy export; erasing deletes them with the user).
+    pub async fn user_rank_lists(&self, user_id: &str) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
+        let stmt = Query::select()
+            .columns(["model_id", "list"].map(col))
+            .from(col("rank_lists"))
+            .and_where(Expr::col(col("user_id")).eq(user_id))
+            .order_by(col("model_id"), sea_orm::sea_query::Order::Asc)
+            .to_owned();
+        let rows = self
+            .db()
+            .query_all(&stmt)
+            .await
+            .map_err(ctx("read a user's rank lists"))?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("", "model_id")?, r.try_get("", "list")?)))
+            .collect::<Result<_, sea_orm::DbErr>>()
+            .map_err(ctx("read a user's rank lists"))
+    }
 }

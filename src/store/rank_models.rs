@@ -110,6 +110,46 @@ impl Store {
             .await
     }
 
+    /// The ids of every stored model, oldest first.
+    pub async fn rank_model_ids(&self) -> Result<Vec<i64>, StoreError> {
+        let stmt = Query::select()
+            .column(col("model_id"))
+            .from(col("rank_models"))
+            .order_by(col("model_id"), Order::Asc)
+            .to_owned();
+        let rows = self
+            .db()
+            .query_all(&stmt)
+            .await
+            .map_err(ctx("list rank models"))?;
+        rows.iter()
+            .map(|r| r.try_get("", "model_id"))
+            .collect::<Result<_, _>>()
+            .map_err(ctx("list rank models"))
+    }
+
+    /// Replaces a model's state blob (erasing a user from its stored
+    /// history); the rest of the row is unchanged.
+    pub async fn replace_rank_model_state(
+        &self,
+        model_id: i64,
+        state: Vec<u8>,
+    ) -> Result<(), StoreError> {
+        let stmt = Query::update()
+            .table(col("rank_models"))
+            .value(col("state"), Value::Bytes(Some(state)))
+            .and_where(Expr::col(col("model_id")).eq(model_id))
+            .to_owned();
+        let txn = self
+            .begin_write()
+            .await
+            .map_err(ctx("begin model rewrite"))?;
+        txn.execute(&stmt)
+            .await
+            .map_err(ctx("rewrite rank model state"))?;
+        txn.commit().await.map_err(ctx("commit model rewrite"))
+    }
+
     /// The active model's id, parameters and list description, without
     /// its (large) state.
     pub async fn active_rank_model_meta(&self) -> Result<Option<RankModelMeta>, StoreError> {

@@ -1,5 +1,6 @@
-//! Event triggers: find the events that fire a trigger, record each fire
-//! once per (campaign, user, window) and hand due fires to a run.
+//! Event triggers: find the events that fire a trigger (in arrival
+//! order, see `crate::scheduler::triggers`), record each fire once per
+//! (campaign, user, window) and hand due fires to a run.
 
 use super::{Store, StoreError, ctx};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Order, Query};
@@ -9,10 +10,15 @@ use std::collections::BTreeMap;
 /// An event that may fire a trigger.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TriggerEvent {
+    /// The event's id (a hash of its content).
+    pub event_id: i64,
     /// The user.
     pub user_id: String,
     /// When it happened (ms).
     pub ts: i64,
+    /// When it arrived (ms on the ingesting process's clock; 0 for rows
+    /// stored before arrivals were recorded).
+    pub received_at: i64,
 }
 
 /// A recorded fire waiting for (or attached to) a run.
@@ -32,6 +38,15 @@ fn col(name: &str) -> Alias {
 
 /// Users per `IN (...)` list.
 const IN_CHUNK: usize = 1000;
+
+fn read_event(r: &QueryResult) -> Result<TriggerEvent, DbErr> {
+    Ok(TriggerEvent {
+        event_id: r.try_get("", "event_id")?,
+        user_id: r.try_get("", "user_id")?,
+        ts: r.try_get("", "ts")?,
+        received_at: r.try_get("", "received_at")?,
+    })
+}
 
 fn read_fire(r: &QueryResult) -> Result<TriggerFire, DbErr> {
     Ok(TriggerFire {
@@ -55,36 +70,57 @@ fn users_by_window(fires: &[TriggerFire]) -> BTreeMap<&str, Vec<&str>> {
 }
 
 impl Store {
-    /// Events named `event` with `from <= ts < until`, by (ts, user).
-    pub async fn events_between(
+    /// Events named `event` stamped at or after `min_ts` that arrived at
+    /// or after `received_from` (ms on the ingest clock; `None` reads
+    /// every arrival, old rows included), in arrival order.
+    pub async fn trigger_events(
         &self,
         event: &str,
-        from: i64,
-        until: i64,
+        min_ts: i64,
+        received_from: Option<i64>,
     ) -> Result<Vec<TriggerEvent>, StoreError> {
-        let stmt = Query::select()
-            .columns(["user_id", "ts"].map(col))
+        let mut stmt = Query::select()
+            .columns(["event_id", "user_id", "ts", "received_at"].map(col))
             .from(col("events"))
             .and_where(Expr::col(col("event")).eq(event))
-            .and_where(Expr::col(col("ts")).gte(from))
-            .and_where(Expr::col(col("ts")).lt(until))
-            .order_by(col("ts"), Order::Asc)
-            .order_by(col("user_id"), Order::Asc)
+            .and_where(Expr::col(col("ts")).gte(min_ts))
+            .order_by(col("received_at"), Order::Asc)
+            .order_by(col("event_id"), Order::Asc)
             .to_owned();
+        if let Some(from) = received_from {
+            stmt.and_where(Expr::col(col("received_at")).gte(from));
+        }
         let rows = self
             .db()
             .query_all(&stmt)
             .await
             .map_err(ctx("read trigger events"))?;
         rows.iter()
-            .map(|r| {
-                Ok(TriggerEvent {
-                    user_id: r.try_get("", "user_id")?,
-                    ts: r.try_get("", "ts")?,
-                })
-            })
+            .map(read_event)
             .collect::<Result<_, DbErr>>()
             .map_err(ctx("read trigger events"))
+    }
+
+    /// The latest arrival (ms on the ingest clock) of an event named
+    /// `event`; 0 when none arrived since arrivals were recorded.
+    pub async fn latest_arrival(&self, event: &str) -> Result<i64, StoreError> {
+        let stmt = Query::select()
+            .expr_as(Expr::col(col("received_at")).max(), col("latest"))
+            .from(col("events"))
+            .and_where(Expr::col(col("event")).eq(event))
+            .to_owned();
+        let row = self
+            .db()
+            .query_one(&stmt)
+            .await
+            .map_err(ctx("read latest event arrival"))?;
+        let latest: Option<i64> = match row {
+            Some(row) => row
+                .try_get("", "latest")
+                .map_err(ctx("read latest event arrival"))?,
+            None => None,
+        };
+        Ok(latest.unwrap_or(0))
     }
 
     /// Records a fire; false when (campaign, user, window) already fired.

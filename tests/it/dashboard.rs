@@ -6,7 +6,10 @@
 //! previews unsaved edits and saves drafts. When `chromium` is installed,
 //! the live pages load headless (through a loopback forwarder that adds
 //! the sign-in cookie) with no console message, the editor's preview
-//! follows an edit, and a screenshot is taken.
+//! follows an edit, and a screenshot is taken. Sessions, sign-out, CSRF
+//! tokens and error pages: [`sessions`].
+
+mod sessions;
 
 use crate::campaign::fixtures::{NOW, campaign, create, engine, import, import_users, users};
 use crate::helpers::{TestDb, test_dbs, write};
@@ -72,20 +75,58 @@ async fn seed(db: &TestDb, dir: &Path) -> i64 {
     create(&engine(db), &path).await
 }
 
-/// Signs in with `key`; returns the `Cookie` header value to send.
-async fn sign_in(app: &App, key: &str) -> String {
+/// The sign-in form at `base`: its CSRF token and the `herald_login`
+/// cookie (`name=value`) paired with it.
+async fn login_form(base: &str) -> (String, String) {
     let response = http()
-        .post(format!("{}/dashboard/login", app.base))
-        .form(&[("key", key)])
+        .get(format!("{base}/dashboard/login"))
         .send()
         .await
         .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let cookie = set_cookie(&response, "herald_login").expect("a herald_login cookie");
+    let body = response.text().await.unwrap();
+    let token = body
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a csrf field")
+        .to_owned();
+    (token, cookie.split(';').next().unwrap().to_owned())
+}
+
+/// The whole `Set-Cookie` header of a response for cookie `name`.
+fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(str::to_owned)
+}
+
+/// Posts the sign-in form at `base` with `key`, as a browser would.
+async fn post_login(base: &str, key: &str) -> reqwest::Response {
+    let (csrf, cookie) = login_form(base).await;
+    http()
+        .post(format!("{base}/dashboard/login"))
+        .header(header::COOKIE, cookie)
+        .form(&[("key", key), ("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Signs in with `key`; returns the `Cookie` header value to send.
+async fn sign_in(app: &App, key: &str) -> String {
+    let response = post_login(&app.base, key).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let set = response.headers()[header::SET_COOKIE].to_str().unwrap();
-    assert!(
-        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
-        "{set}"
-    );
+    let set = set_cookie(&response, "herald_session").expect("a session cookie");
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/;", "Max-Age=43200"] {
+        assert!(set.contains(attribute), "{attribute} in {set}");
+    }
+    assert!(!set.contains("Secure"), "not over plain http: {set}");
     set.split(';').next().unwrap().to_owned()
 }
 
@@ -144,7 +185,7 @@ async fn every_page_needs_a_signed_in_key_and_shows_campaigns_charts_segments_an
         assert_eq!(status, StatusCode::NOT_FOUND, "{name}");
 
         for path in ["/dashboard", "/dashboard/segments", &preview] {
-            for cookie in [None, Some("herald_key=hk_abcdefgh_forged")] {
+            for cookie in [None, Some("herald_session=forged")] {
                 let (status, _) = get(&app, path, cookie).await;
                 assert_eq!(status, StatusCode::SEE_OTHER, "{name}: {path} {cookie:?}");
             }
@@ -159,14 +200,9 @@ async fn every_page_needs_a_signed_in_key_and_shows_campaigns_charts_segments_an
 async fn a_wrong_key_is_refused_at_sign_in_with_the_reason() {
     let db = test_dbs().await.remove(0);
     let app = App::start(&db).await;
-    let response = http()
-        .post(format!("{}/dashboard/login", app.base))
-        .form(&[("key", "hk_abcdefgh_nope")])
-        .send()
-        .await
-        .unwrap();
+    let response = post_login(&app.base, "hk_abcdefgh_nope").await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    assert!(response.headers().get(header::SET_COOKIE).is_none());
+    assert!(set_cookie(&response, "herald_session").is_none());
     assert!(
         response
             .text()

@@ -3,19 +3,22 @@
 //! an empty outbox; a tracking click counts as a hit and as a request of
 //! its matched route, and so does an API request. The registry is
 //! process-wide and other tests send in parallel, so counters are
-//! compared as "grew by at least".
+//! compared as "grew by at least". The scrape needs an API key: without
+//! one it is refused.
 
 use herald::domain::{Channel, Platform};
 use herald::feedback::LinkKind;
 
+use crate::api::key;
 use crate::dispatch::fixtures::{Msg, drain, enqueue, open_run, sandbox, seed, settings, worker};
 use crate::helpers::{apns_token, test_dbs};
 use crate::tracking::{App, http, token};
 
-/// The body of `GET /metrics`.
-async fn scrape(app: &App) -> String {
+/// The body of `GET /metrics`, scraped with `key`.
+async fn scrape(app: &App, key: &str) -> String {
     let response = http()
         .get(format!("{}/metrics", app.base))
+        .bearer_auth(key)
         .send()
         .await
         .unwrap();
@@ -61,15 +64,16 @@ async fn metrics_show_the_deliveries_of_a_campaign_and_an_empty_outbox() {
             .collect();
         enqueue(&db, run_id, &msgs).await;
         let app = App::start(&db).await;
+        let (_, key) = key(&db, "prometheus").await;
         let delivered = [
             "herald_sends_total",
             r#"outcome="delivered""#,
             r#"provider="push""#,
         ];
-        let before = sample(&scrape(&app).await, delivered[0], &delivered[1..]);
+        let before = sample(&scrape(&app, &key).await, delivered[0], &delivered[1..]);
         let report = drain(&worker(&db, &sandbox, settings(), "metrics-1"), run_id).await;
         assert_eq!(report.totals.delivered, 3, "{}", db.name());
-        let text = scrape(&app).await;
+        let text = scrape(&app, &key).await;
         let after = sample(&text, delivered[0], &delivered[1..]);
         assert!(after - before >= 3.0, "{}: {before} -> {after}", db.name());
         assert_eq!(sample(&text, "herald_outbox_depth", &[]), 0.0, "{text}");
@@ -85,13 +89,14 @@ async fn metrics_show_the_deliveries_of_a_campaign_and_an_empty_outbox() {
 async fn a_tracking_click_counts_as_a_hit_and_as_a_request_of_its_route() {
     for db in test_dbs().await {
         let app = App::start(&db).await;
+        let (_, key) = key(&db, "prometheus").await;
         let hits = ["herald_tracking_hits_total", r#"kind="click""#];
         let route = [
             "herald_http_requests_total",
             r#"route="/t/c/{token}""#,
             r#"status="302""#,
         ];
-        let text = scrape(&app).await;
+        let text = scrape(&app, &key).await;
         let (hits_before, route_before) = (
             sample(&text, hits[0], &hits[1..]),
             sample(&text, route[0], &route[1..]),
@@ -99,7 +104,7 @@ async fn a_tracking_click_counts_as_a_hit_and_as_a_request_of_its_route() {
         let url = app.url(&token(LinkKind::Click, Channel::Push));
         let response = http().get(&url).send().await.unwrap();
         assert_eq!(response.status(), 302);
-        let text = scrape(&app).await;
+        let text = scrape(&app, &key).await;
         let hits_after = sample(&text, hits[0], &hits[1..]);
         assert!(hits_after - hits_before >= 1.0, "{}: {text}", db.name());
         let route_after = sample(&text, route[0], &route[1..]);
@@ -114,7 +119,7 @@ async fn a_tracking_click_counts_as_a_hit_and_as_a_request_of_its_route() {
             .await
             .unwrap();
         assert_eq!(unauthenticated.status(), 401);
-        let text = scrape(&app).await;
+        let text = scrape(&app, &key).await;
         let api = [r#"route="/api/v1/campaigns/{id}""#, r#"status="401""#];
         let counted = sample(&text, "herald_http_requests_total", &api);
         assert!(
@@ -124,4 +129,28 @@ async fn a_tracking_click_counts_as_a_hit_and_as_a_request_of_its_route() {
         );
         app.stop().await;
     }
+}
+
+#[tokio::test]
+async fn the_scrape_is_refused_without_an_api_key_and_served_with_one() {
+    let db = test_dbs().await.remove(0);
+    let app = App::start(&db).await;
+    let url = format!("{}/metrics", app.base);
+    let anonymous = http().get(&url).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let body = anonymous.text().await.unwrap();
+    assert!(!body.contains("herald_"), "{body}");
+    let forged = http()
+        .get(&url)
+        .bearer_auth("hk_abcdefgh_forged")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 401);
+    let (id, key) = key(&db, "prometheus").await;
+    assert!(scrape(&app, &key).await.contains("herald_outbox_depth"));
+    db.store.revoke_api_key(id, 1).await.unwrap();
+    let revoked = http().get(&url).bearer_auth(&key).send().await.unwrap();
+    assert_eq!(revoked.status(), 403);
+    app.stop().await;
 }

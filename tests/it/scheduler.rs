@@ -422,6 +422,44 @@ async fn a_one_off_campaign_sent_by_hand_is_not_sent_again_by_the_scheduler() {
 }
 
 #[tokio::test]
+async fn an_event_posted_after_the_tick_it_belongs_to_still_fires_on_the_next_tick() {
+    for db in test_dbs().await {
+        let f = Fixture::new(db).await;
+        let created = ms("2026-04-01T00:00:00Z");
+        f.campaign(
+            r#"{ trigger = "cart", delay = "1h", window = "24h" }"#,
+            created,
+        )
+        .await;
+        f.import(
+            Kind::Items,
+            "items.csv",
+            "item_id,title,category,price,currency\ni1,Lamp,home,20.00,EUR\n",
+        )
+        .await;
+        let mut s = f.scheduler();
+        assert!(f.tick(&mut s, ms("2026-04-01T10:00:01Z")).await.is_empty());
+        // stamped 10:00:00, it reaches herald after the 10:00:01 tick
+        f.import(
+            Kind::Events,
+            "late.csv",
+            "user_id,item_id,event,ts,value\nu1,i1,cart,2026-04-01T10:00:00Z,\n",
+        )
+        .await;
+        assert!(f.tick(&mut s, ms("2026-04-01T10:00:02Z")).await.is_empty());
+        let due = f.tick(&mut s, ms("2026-04-01T11:00:00Z")).await;
+        assert_eq!(due.len(), 1, "{}: the late event fired", f.db.name());
+        let users = f.db.store.run_trigger_users(due[0]).await.unwrap();
+        assert_eq!(users, ["u1"], "{}", f.db.name());
+        assert!(
+            f.tick(&mut s, ms("2026-04-01T11:00:01Z")).await.is_empty(),
+            "{}: re-reading the overlap fires nothing twice",
+            f.db.name()
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_run_for_a_channel_without_settings_fails_before_planning_and_holds_nothing() {
     for db in test_dbs().await {
         let f = Fixture::new(db).await;
@@ -458,6 +496,39 @@ async fn a_run_for_a_channel_without_settings_fails_before_planning_and_holds_no
         assert!(
             f.tick(&mut s, now + 2_000).await.is_empty(),
             "not retried every tick"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_event_older_than_delay_plus_window_never_fires_however_late_it_arrives() {
+    for db in test_dbs().await {
+        let f = Fixture::new(db).await;
+        let created = ms("2026-04-01T00:00:00Z");
+        f.campaign(
+            r#"{ trigger = "cart", delay = "1h", window = "1h" }"#,
+            created,
+        )
+        .await;
+        f.import(
+            Kind::Items,
+            "items.csv",
+            "item_id,title,category,price,currency\ni1,Lamp,home,20.00,EUR\n",
+        )
+        .await;
+        let mut s = f.scheduler();
+        assert!(f.tick(&mut s, ms("2026-04-01T10:00:00Z")).await.is_empty());
+        f.import(
+            Kind::Events,
+            "stale.csv",
+            "user_id,item_id,event,ts,value\nu1,i1,cart,2026-04-01T07:59:59Z,\n",
+        )
+        .await;
+        assert!(f.tick(&mut s, ms("2026-04-01T10:00:01Z")).await.is_empty());
+        assert!(
+            f.tick(&mut s, ms("2026-04-01T12:00:00Z")).await.is_empty(),
+            "{}: a stale event sends nothing",
+            f.db.name()
         );
     }
 }

@@ -135,7 +135,7 @@ pub async fn preview(
             page(&preview)
         }
         Err(e) => {
-            preview.error = Some(e.to_string());
+            preview.error = Some(super::shown(&e));
             let mut response = page(&preview)?;
             *response.status_mut() = StatusCode::BAD_REQUEST;
             Ok(response)

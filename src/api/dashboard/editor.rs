@@ -3,15 +3,18 @@
 //! it stands without storing anything (a GET, so the page can be
 //! bookmarked and reloaded); `Save draft` (a POST) replaces a draft's file,
 //! validated like a new campaign, and shows the reason when it is refused.
+//! The save button carries the session's CSRF token (as the submitting
+//! button's value, so the preview's GET never puts it in a URL).
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Extension, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::campaign::{MessageView, message_view};
+use super::session::Signed;
 use super::{DashboardError, page};
 use crate::api::AppState;
 use crate::campaign::engine::{CampaignError, Engine};
@@ -46,6 +49,8 @@ pub struct EditPage {
     pub error: Option<String>,
     /// The preview, one message per channel the user can be reached on.
     pub messages: Vec<MessageView>,
+    /// The session's CSRF token, carried by the save button.
+    pub csrf: String,
 }
 
 /// The editor's query (GET) or form (POST).
@@ -73,8 +78,14 @@ async fn stored(
     Ok((row, format, text))
 }
 
-/// The page for `row` with `text` in the editor.
-fn edit_page(row: &CampaignRow, format: String, text: String, user: String) -> EditPage {
+/// The page for `row` with `text` in the editor; `csrf` for its save.
+fn edit_page(
+    row: &CampaignRow,
+    format: String,
+    text: String,
+    user: String,
+    csrf: String,
+) -> EditPage {
     EditPage {
         title: format!("herald · edit · {}", row.name),
         id: row.campaign_id,
@@ -87,6 +98,7 @@ fn edit_page(row: &CampaignRow, format: String, text: String, user: String) -> E
         notice: None,
         error: None,
         messages: Vec::new(),
+        csrf,
     }
 }
 
@@ -103,13 +115,14 @@ fn respond(edit: &EditPage) -> Result<Response, DashboardError> {
 /// with the preview of the text for the user when one is given.
 pub async fn show(
     State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
     Path(id): Path<i64>,
     Query(form): Query<EditForm>,
 ) -> Result<Response, DashboardError> {
     let (row, format, saved_text) = stored(&state, id).await?;
     let text = form.text.unwrap_or(saved_text);
     let user = form.user.unwrap_or_default().trim().to_owned();
-    let mut edit = edit_page(&row, format, text, user);
+    let mut edit = edit_page(&row, format, text, user, signed.csrf);
     if form.saved.is_some() {
         edit.notice = Some("Draft saved.".to_owned());
     }
@@ -126,7 +139,7 @@ pub async fn show(
                     .map(|(c, m)| message_view(c.to_string(), m))
                     .collect();
             }
-            Err(e) => edit.error = Some(e.to_string()),
+            Err(e) => edit.error = Some(super::shown(&e)),
         }
     }
     respond(&edit)
@@ -137,6 +150,7 @@ pub async fn show(
 /// when the campaign is no longer a draft).
 pub async fn save(
     State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
     Path(id): Path<i64>,
     Form(form): Form<EditForm>,
 ) -> Result<Response, DashboardError> {
@@ -159,8 +173,8 @@ pub async fn save(
         }
         Err(e) => {
             let conflict = matches!(e, CampaignError::Status { .. });
-            let mut edit = edit_page(&row, format, text, user);
-            edit.error = Some(e.to_string());
+            let mut edit = edit_page(&row, format, text, user, signed.csrf);
+            edit.error = Some(super::shown(&e));
             let mut response = respond(&edit)?;
             if conflict {
                 *response.status_mut() = StatusCode::CONFLICT;

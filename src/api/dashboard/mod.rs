@@ -1,10 +1,15 @@
 //! The dashboard: server-rendered askama pages (`templates/dashboard/`,
-//! inline CSS, no script, no external assets) behind an API key kept in
-//! an `HttpOnly` cookie ([`session`]).
+//! inline CSS, no script, no external assets) behind a sign-in with an
+//! API key that opens a server-side session ([`session`]; the cookie holds
+//! an opaque session id, never the key). Every form post carries the
+//! session's CSRF token. An error page shows what the visitor can act on
+//! (an unknown campaign) or a generic message with a reference; the
+//! internal detail goes to the log under that reference.
 //!
 //! | route | shows |
 //! |---|---|
-//! | `GET/POST /dashboard/login` | the key form; sets the `herald_key` cookie |
+//! | `GET/POST /dashboard/login` | the key form; opens a session (`herald_session` cookie) |
+//! | `GET/POST /dashboard/logout` | the sign-out button; ends the session |
 //! | `GET /dashboard` | campaigns with status and key rates |
 //! | `GET /dashboard/campaigns/{id}` | the report's charts and tables |
 //! | `GET /dashboard/campaigns/{id}/preview?user=ID` | the rendered message |
@@ -14,6 +19,7 @@
 
 pub mod campaign;
 pub mod editor;
+pub mod login;
 pub mod pages;
 pub mod session;
 
@@ -24,6 +30,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 
 use super::AppState;
+use crate::campaign::engine::CampaignError;
 use crate::report::{ReportError, ReportOptions, Windows};
 use crate::store::StoreError;
 
@@ -46,13 +53,35 @@ pub enum DashboardError {
 
 impl IntoResponse for DashboardError {
     fn into_response(self) -> Response {
-        let status = match self {
+        match self {
             Self::UnknownCampaign(_) | Self::Report(ReportError::UnknownCampaign(_)) => {
-                StatusCode::NOT_FOUND
+                (StatusCode::NOT_FOUND, format!("{self}\n")).into_response()
             }
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        (status, format!("{self}\n")).into_response()
+            internal => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("{}\n", logged(&internal)),
+            )
+                .into_response(),
+        }
+    }
+}
+
+/// Logs an internal error under a fresh reference and returns the text a
+/// visitor sees instead: a generic message with that reference.
+pub(crate) fn logged(error: &dyn std::fmt::Display) -> String {
+    let reference = format!("{:08x}", rand::random::<u32>());
+    tracing::error!(%reference, %error, "dashboard request failed");
+    format!(
+        "The dashboard could not do this (reference {reference}); the server log has the details."
+    )
+}
+
+/// What a page shows for a failed campaign operation: the reason when the
+/// visitor can act on it, a reference to the log for a store failure.
+pub(crate) fn shown(error: &CampaignError) -> String {
+    match error {
+        CampaignError::Store(e) => logged(e),
+        e => e.to_string(),
     }
 }
 
@@ -66,7 +95,8 @@ pub(crate) fn report_options(state: &AppState, campaign: Option<i64>) -> ReportO
     ReportOptions::new(campaign, Windows::from_settings(&state.settings.feedback))
 }
 
-/// The dashboard routes; everything but the login form needs the cookie.
+/// The dashboard routes; everything but the login form needs a session,
+/// and every POST under it the session's CSRF token.
 pub fn router(state: AppState) -> Router<AppState> {
     let guarded = Router::new()
         .route("/", get(pages::index))
@@ -74,11 +104,12 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/campaigns/{id}", get(campaign::show))
         .route("/campaigns/{id}/preview", get(campaign::preview))
         .route("/campaigns/{id}/edit", get(editor::show).post(editor::save))
+        .route("/logout", get(login::logout_form).post(login::logout))
         .route_layer(axum::middleware::from_fn_with_state(
             state,
-            session::require_cookie,
+            session::require_session,
         ));
     Router::new()
-        .route("/login", get(session::form).post(session::login))
+        .route("/login", get(login::form).post(login::login))
         .merge(guarded)
 }

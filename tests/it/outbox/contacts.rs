@@ -3,7 +3,7 @@
 
 use super::{NOW, campaign, enqueue, import, run};
 use crate::helpers::{TestDb, test_dbs};
-use herald::store::{AttemptRecord, OutboxUpdate, TriggerEvent, TriggerFire};
+use herald::store::{AttemptRecord, OutboxUpdate, TriggerFire};
 use std::collections::HashMap;
 
 /// Enqueues `user` in run `run_id` (planned at `planned`) and finishes
@@ -121,15 +121,17 @@ async fn a_trigger_fire_is_recorded_once_per_window_and_due_fires_attach_to_a_ru
             ("u1", "signup", NOW - 1),
         ];
         import(&db, &users, &[], &events).await;
-        let found = db
+        let mut found: Vec<(String, i64)> = db
             .store
-            .events_between("signup", NOW, NOW + 100)
+            .trigger_events("signup", NOW, None)
             .await
-            .unwrap();
-        let expected = [("u1", NOW), ("u2", NOW)].map(|(u, ts)| TriggerEvent {
-            user_id: u.to_owned(),
-            ts,
-        });
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.user_id, e.ts))
+            .collect();
+        found.sort();
+        let expected =
+            [("u1", NOW), ("u2", NOW), ("u3", NOW + 100)].map(|(u, ts)| (u.to_owned(), ts));
         assert_eq!(found, expected, "{}", db.name());
 
         let c = campaign(&db, "welcome").await;
