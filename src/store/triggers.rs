@@ -36,6 +36,14 @@ fn col(name: &str) -> Alias {
     Alias::new(name)
 }
 
+/// `events.name`. Qualified on purpose: on a SQLite connection whose
+/// schema view predates the migration that added `received_at`, a bare
+/// `"received_at"` would be read as a string literal (SQLite's quoted
+/// identifier fallback) instead of failing and re-reading the schema.
+fn events(name: &str) -> (Alias, Alias) {
+    (col("events"), col(name))
+}
+
 /// Users per `IN (...)` list.
 const IN_CHUNK: usize = 1000;
 
@@ -80,15 +88,15 @@ impl Store {
         received_from: Option<i64>,
     ) -> Result<Vec<TriggerEvent>, StoreError> {
         let mut stmt = Query::select()
-            .columns(["event_id", "user_id", "ts", "received_at"].map(col))
+            .columns(["event_id", "user_id", "ts", "received_at"].map(events))
             .from(col("events"))
-            .and_where(Expr::col(col("event")).eq(event))
-            .and_where(Expr::col(col("ts")).gte(min_ts))
-            .order_by(col("received_at"), Order::Asc)
-            .order_by(col("event_id"), Order::Asc)
+            .and_where(Expr::col(events("event")).eq(event))
+            .and_where(Expr::col(events("ts")).gte(min_ts))
+            .order_by(events("received_at"), Order::Asc)
+            .order_by(events("event_id"), Order::Asc)
             .to_owned();
         if let Some(from) = received_from {
-            stmt.and_where(Expr::col(col("received_at")).gte(from));
+            stmt.and_where(Expr::col(events("received_at")).gte(from));
         }
         let rows = self
             .db()
@@ -105,9 +113,9 @@ impl Store {
     /// `event`; 0 when none arrived since arrivals were recorded.
     pub async fn latest_arrival(&self, event: &str) -> Result<i64, StoreError> {
         let stmt = Query::select()
-            .expr_as(Expr::col(col("received_at")).max(), col("latest"))
+            .expr_as(Expr::col(events("received_at")).max(), col("latest"))
             .from(col("events"))
-            .and_where(Expr::col(col("event")).eq(event))
+            .and_where(Expr::col(events("event")).eq(event))
             .to_owned();
         let row = self
             .db()
