@@ -2,16 +2,21 @@
 //! and the routing rule from an address to its provider: an iOS device
 //! goes to APNs, an Android or web device to FCM, an email address to
 //! SMTP, a phone number to the SMS API and the webhook address to the
-//! webhook.
+//! webhook. Built from the settings, the set also refuses a
+//! `dispatch.lease` shorter than twice the longest request timeout of its
+//! adapters: a send must end well inside its lease.
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::channels::apns::ApnsChannel;
-use crate::channels::email::EmailChannel;
+use crate::channels::clock::Clock;
+use crate::channels::email::{EmailChannel, EmailConfig};
 use crate::channels::fcm::FcmChannel;
-use crate::channels::sms::SmsChannel;
-use crate::channels::webhook::WebhookChannel;
+use crate::channels::http::REQUEST_TIMEOUT;
+use crate::channels::sms::{SmsChannel, SmsConfig};
+use crate::channels::webhook::{WebhookChannel, WebhookConfig};
 use crate::channels::{Address, Channel};
 use crate::config::Settings;
 use crate::domain::Platform;
@@ -104,10 +109,13 @@ impl ChannelSet {
     /// its account, token or sender is set, `[webhook]` when its URL is
     /// set, and always `[email]` (its defaults name a local relay, and it
     /// connects only on the first send). A half-filled section is an
-    /// error naming the missing key. Call it inside a Tokio runtime: the
-    /// SMTP connection pool starts a background task.
+    /// error naming the missing key, and so is a `dispatch.lease` shorter
+    /// than twice the longest request timeout of the adapters built. Call
+    /// it inside a Tokio runtime: the SMTP connection pool starts a
+    /// background task.
     pub fn from_settings(settings: &Settings) -> Result<Self, DispatchError> {
         let mut set = Self::empty();
+        let mut timeouts = Vec::new();
         let apns = &settings.apns;
         if apns.key_file.is_some()
             || apns.key_id.is_some()
@@ -115,23 +123,29 @@ impl ChannelSet {
             || apns.topic.is_some()
         {
             set.apns = Some(Arc::new(ApnsChannel::from_settings(apns)?));
+            timeouts.push((Provider::Apns, REQUEST_TIMEOUT));
         }
         let fcm = &settings.fcm;
         if fcm.service_account_file.is_some() || fcm.project_id.is_some() {
             set.fcm = Some(Arc::new(FcmChannel::from_settings(fcm)?));
+            timeouts.push((Provider::Fcm, REQUEST_TIMEOUT));
         }
         let pool = settings.dispatch.email.concurrency.get();
-        set.email = Some(Arc::new(EmailChannel::from_settings(
-            &settings.email,
-            pool,
-        )?));
+        let email = EmailConfig::from_settings(&settings.email, pool)?;
+        timeouts.push((Provider::Email, email.timeout));
+        set.email = Some(Arc::new(EmailChannel::new(email, Clock::system())?));
         let sms = &settings.sms;
         if sms.account_sid.is_some() || sms.auth_token_file.is_some() || sms.from.is_some() {
-            set.sms = Some(Arc::new(SmsChannel::from_settings(sms)?));
+            let sms = SmsConfig::from_settings(sms)?;
+            timeouts.push((Provider::Sms, sms.timeout));
+            set.sms = Some(Arc::new(SmsChannel::new(sms, Clock::system())?));
         }
         if settings.webhook.url.is_some() {
-            set.webhook = Some(Arc::new(WebhookChannel::from_settings(&settings.webhook)?));
+            let webhook = WebhookConfig::from_settings(&settings.webhook)?;
+            timeouts.push((Provider::Webhook, webhook.timeout));
+            set.webhook = Some(Arc::new(WebhookChannel::new(webhook, Clock::system())?));
         }
+        check_lease(settings.dispatch.lease, &timeouts)?;
         Ok(set)
     }
 
@@ -185,6 +199,26 @@ impl ChannelSet {
     }
 }
 
+/// Refuses a lease shorter than twice the longest of `timeouts`.
+fn check_lease(
+    lease: crate::config::Duration,
+    timeouts: &[(Provider, Duration)],
+) -> Result<(), DispatchError> {
+    let Some(&(provider, timeout)) = timeouts.iter().max_by_key(|(_, t)| *t) else {
+        return Ok(());
+    };
+    let minimum = timeout.saturating_mul(2);
+    if lease.get() >= minimum {
+        return Ok(());
+    }
+    Err(DispatchError::LeaseTooShort {
+        lease,
+        provider,
+        timeout: timeout.as_secs(),
+        minimum: minimum.as_secs(),
+    })
+}
+
 impl fmt::Debug for ChannelSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ChannelSet")
@@ -223,6 +257,23 @@ mod tests {
     async fn default_settings_configure_only_the_email_relay() {
         let set = ChannelSet::from_settings(&Settings::default()).expect("defaults build");
         assert_eq!(set.configured(), [Provider::Email]);
+    }
+
+    #[tokio::test]
+    async fn a_lease_shorter_than_twice_a_provider_timeout_is_refused_naming_both() {
+        let mut settings = Settings::default();
+        settings.dispatch.lease = crate::config::Duration::from_secs(59);
+        let err = ChannelSet::from_settings(&settings)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("dispatch.lease = 59s"), "{err}");
+        assert!(
+            err.contains("email adapter's request timeout (30s)"),
+            "{err}"
+        );
+        assert!(err.contains("at least 60s"), "{err}");
+        settings.dispatch.lease = crate::config::Duration::from_secs(60);
+        ChannelSet::from_settings(&settings).expect("a lease of twice the timeout");
     }
 
     #[tokio::test]
