@@ -93,9 +93,6 @@ impl Worker {
         forever: bool,
     ) -> Result<DrainReport, DispatchError> {
         let mut report = DrainReport::default();
-        if let Err(error) = self.free_gone_leases().await {
-            tracing::warn!(owner = %self.owner, %error, "could not free the leases of gone processes");
-        }
         while !stop_asked(&shutdown) {
             let now = chrono::Utc::now().timestamp_millis();
             let wait = match self.step(now, run_id).await {

@@ -158,6 +158,7 @@ impl Worker {
     pub async fn step(&self, now: i64, run_id: Option<i64>) -> Result<Step, DispatchError> {
         let limit = u64::from(self.settings.batch_size.get());
         let lease = millis(self.settings.lease.get());
+        self.free_gone_leases().await;
         let mut laps = Laps::start();
         let rows = (self.store)
             .claim_outbox(&self.owner, now, lease, limit, run_id)
@@ -221,18 +222,24 @@ impl Worker {
 
     /// Frees the outbox leases held by processes of this host that no
     /// longer exist (a worker or `campaign run` killed mid-batch), once
-    /// per worker, so their rows need not wait for the leases to expire.
-    pub(super) async fn free_gone_leases(&self) -> Result<(), DispatchError> {
+    /// per worker, before its first claim, so their rows need not wait for
+    /// the leases to expire. A store error is logged: the leases expire.
+    async fn free_gone_leases(&self) {
         if self.freed_gone.swap(true, Ordering::AcqRel) {
-            return Ok(());
+            return;
         }
-        for holder in self.store.outbox_lease_owners().await? {
-            if owner_is_gone(&holder) {
-                let freed = self.store.release_leases(&holder).await?;
-                tracing::info!(%holder, freed, owner = %self.owner, "outbox leases of a gone process freed");
+        let freed = async {
+            for holder in self.store.outbox_lease_owners().await? {
+                if owner_is_gone(&holder) {
+                    let freed = self.store.release_leases(&holder).await?;
+                    tracing::info!(%holder, freed, owner = %self.owner, "outbox leases of a gone process freed");
+                }
             }
+            Ok::<_, DispatchError>(())
+        };
+        if let Err(error) = freed.await {
+            tracing::warn!(owner = %self.owner, %error, "could not free the leases of gone processes");
         }
-        Ok(())
     }
 
     /// Releases every lease this worker holds (graceful shutdown).
