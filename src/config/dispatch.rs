@@ -24,7 +24,9 @@ pub struct DispatchSettings {
     pub backoff_max: Duration,
     /// Outbox rows a worker claims per round trip to the database.
     pub batch_size: NonZeroU32,
-    /// How long a claimed row stays owned by its worker before another may take it.
+    /// How long a claimed row stays owned by its worker before another may take it
+    /// (renewed while its send is in flight); at least twice the longest provider
+    /// request timeout, which the dispatcher checks when it builds its adapters.
     pub lease: Duration,
     /// `[dispatch.apns]`: Apple push.
     pub apns: ChannelLimits,

@@ -1,20 +1,23 @@
 //! One claimed row, start to finish: read its address and content, pick
-//! the provider, wait for the provider's limits, send, decide the row's
-//! new state from the classified outcome (ARCHITECTURE rule 5: the
-//! adapters classify, this decides) into the attempt record the step
-//! writes with the rest of its batch. A row that cannot be read or has no
-//! configured provider fails with a detail saying why; nothing here panics
-//! on row content.
+//! the provider, wait for the provider's limits, send within the lease's
+//! deadline, decide the row's new state from the classified outcome
+//! (ARCHITECTURE rule 5: the adapters classify, this decides) into the
+//! attempt record the step's recorder writes. A row that cannot be read
+//! or has no configured provider fails with a detail saying why, and a
+//! row whose claim went past `max_attempts` (earlier attempts left no
+//! result: a crash, a lost lease) fails without a send; nothing here
+//! panics on row content.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use crate::channels::{Address, OutboundMessage, Outcome, RenderedMessage};
+use crate::channels::{Address, Channel, OutboundMessage, Outcome, RenderedMessage};
 use crate::store::{AttemptRecord, OutboxRow, OutboxUpdate};
 
 use super::DispatchError;
 use super::backoff::millis;
 use super::channels::Provider;
 use super::fallback::TokenGoneContext;
+use super::lease::StepLease;
 use super::worker::Worker;
 
 /// What became of one claimed row.
@@ -30,7 +33,8 @@ pub(super) enum Fate {
     Redirected,
     /// Replaced by a row on another channel.
     FellBack,
-    /// The lease was lost; nothing recorded.
+    /// The lease was lost: nothing was sent, or the result was only
+    /// logged (the row is another worker's).
     Lost,
 }
 
@@ -38,7 +42,7 @@ pub(super) enum Fate {
 pub(super) enum Attempted {
     /// The attempt and the row's new state, to record if the lease holds.
     Record(Box<AttemptRecord>),
-    /// The lease ran out before the send; nothing to record.
+    /// The lease ran out before the send; nothing was sent or recorded.
     Lost,
 }
 
@@ -80,7 +84,7 @@ impl StepClock {
     }
 
     /// Now (ms).
-    fn at(&self) -> i64 {
+    pub(super) fn at(&self) -> i64 {
         self.now.saturating_add(self.elapsed())
     }
 }
@@ -92,7 +96,11 @@ impl Worker {
         &self,
         row: &OutboxRow,
         clock: &StepClock,
+        lease: &StepLease,
     ) -> Result<(Attempted, bool), DispatchError> {
+        if u32::try_from(row.attempts).unwrap_or(0) > self.retry.max_attempts {
+            return Ok((self.exhausted(row, clock), false));
+        }
         let message = match outbound(row) {
             Ok(message) => message,
             Err(detail) => return Ok((self.give_up(row, clock, detail), false)),
@@ -104,27 +112,21 @@ impl Worker {
             return Ok((self.give_up(row, clock, detail), false));
         };
         let pass = self.limits.enter(provider).await;
-        if clock.elapsed() >= self.lease_budget() {
+        let Some(deadline) = lease.deadline(clock.at()) else {
             tracing::warn!(
                 outbox_id = row.outbox_id,
                 owner = %self.owner,
                 "dispatch lease ran out before the send; left for the next claim"
             );
             return Ok((Attempted::Lost, pass.throttled));
-        }
+        };
         let started_at = clock.at();
-        let outcome = channel.send(&message).await;
+        let outcome = send_within(channel.as_ref(), &message, deadline).await;
         let finished_at = clock.at();
         let throttled = pass.throttled;
         drop(pass);
         let record = self.decide(row, outcome, started_at, finished_at).await?;
         Ok((Attempted::Record(Box::new(record)), throttled))
-    }
-
-    /// How long after the claim a send may still start: three quarters of
-    /// the lease, leaving the rest for the send and its record.
-    fn lease_budget(&self) -> i64 {
-        millis(self.settings.lease.get()) / 4 * 3
     }
 
     /// The attempt record for a classified outcome, with the row's new state.
@@ -143,7 +145,7 @@ impl Worker {
             }
             Outcome::Retry { after, reason } => {
                 record.retry_after_ms = after.map(millis);
-                let attempt = u32::try_from(row.attempts.saturating_add(1)).unwrap_or(1);
+                let attempt = u32::try_from(row.attempts).unwrap_or(1).max(1);
                 let delay = self.retry.next_delay(attempt, after, &mut rand::rng());
                 record.detail = Some(match delay {
                     Some(delay) => {
@@ -185,11 +187,27 @@ impl Worker {
         Attempted::Record(Box::new(record))
     }
 
+    /// Fails a row whose claim counted one attempt more than allowed:
+    /// every allowed attempt was made and none left a result (a crash or
+    /// a lost lease each time). Nothing is sent; the record carries the
+    /// count of attempts made.
+    fn exhausted(&self, row: &OutboxRow, clock: &StepClock) -> Attempted {
+        let now = clock.at();
+        let mut record = self.record(row, "retry", now, now);
+        record.attempt = row.attempts.saturating_sub(1);
+        record.detail = Some(format!(
+            "attempts exhausted ({} of {}) before a result was recorded; not sent again",
+            record.attempt, self.retry.max_attempts
+        ));
+        Attempted::Record(Box::new(record))
+    }
+
     /// A failed-by-default record of an attempt on `row`.
     fn record(&self, row: &OutboxRow, outcome: &str, started: i64, finished: i64) -> AttemptRecord {
         AttemptRecord {
             outbox_id: row.outbox_id,
             owner: self.owner.clone(),
+            attempt: row.attempts,
             outcome: outcome.to_owned(),
             detail: None,
             provider_message_id: None,
@@ -199,6 +217,28 @@ impl Worker {
             deactivate_device: None,
             update: OutboxUpdate::Failed,
         }
+    }
+}
+
+/// Sends `message` through `channel`, giving up after `deadline`: no
+/// answer in time is a transient failure, and an ambiguous one (the
+/// provider may have taken the message), so the retry keeps the message's
+/// id for the provider or the recipient to recognise the repeat.
+async fn send_within(
+    channel: &dyn Channel,
+    message: &OutboundMessage,
+    deadline: Duration,
+) -> Outcome {
+    match tokio::time::timeout(deadline, channel.send(message)).await {
+        Ok(outcome) => outcome,
+        Err(_) => Outcome::Retry {
+            after: None,
+            reason: format!(
+                "no answer within {} ms, before the dispatch lease deadline; the message may \
+                 have arrived (a retry keeps its id)",
+                deadline.as_millis()
+            ),
+        },
     }
 }
 
@@ -233,7 +273,7 @@ mod tests {
             payload: payload.into(),
             dedup_key: "6f1c7a52-0d7e-4c1e-9a53-000000000001".into(),
             status: "pending".into(),
-            attempts: 0,
+            attempts: 1,
             next_attempt_at: 0,
         }
     }

@@ -2,16 +2,21 @@
 //! and the routing rule from an address to its provider: an iOS device
 //! goes to APNs, an Android or web device to FCM, an email address to
 //! SMTP, a phone number to the SMS API and the webhook address to the
-//! webhook.
+//! webhook. Built from the settings, the set also refuses a
+//! `dispatch.lease` shorter than twice the longest request timeout of its
+//! adapters: a send must end well inside its lease.
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::channels::apns::ApnsChannel;
-use crate::channels::email::EmailChannel;
+use crate::channels::clock::Clock;
+use crate::channels::email::{EmailChannel, EmailConfig};
 use crate::channels::fcm::FcmChannel;
-use crate::channels::sms::SmsChannel;
-use crate::channels::webhook::WebhookChannel;
+use crate::channels::http::REQUEST_TIMEOUT;
+use crate::channels::sms::{SmsChannel, SmsConfig};
+use crate::channels::webhook::{WebhookChannel, WebhookConfig};
 use crate::channels::{Address, Channel};
 use crate::config::Settings;
 use crate::domain::Platform;
@@ -104,13 +109,19 @@ impl ChannelSet {
     /// its account, token or sender is set, `[webhook]` when its URL is
     /// set, and always `[email]` (its defaults name a local relay, and it
     /// connects only on the first send). A half-filled section is an
-    /// error naming the missing key. Call it inside a Tokio runtime: the
-    /// SMTP connection pool starts a background task.
+    /// error naming the missing key, and so is a `dispatch.lease` shorter
+    /// than twice the longest request timeout of the adapters built. Call
+    /// it inside a Tokio runtime: the SMTP connection pool starts a
+    /// background task.
     pub fn from_settings(settings: &Settings) -> Result<Self, DispatchError> {
         let mut set = Self::empty();
+        let mut timeouts = Vec::new();
         for provider in Self::configured_in(settings) {
-            set = set.with(provider, settings)?;
+            let (channel, timeout) = build(provider, settings)?;
+            timeouts.push((provider, timeout));
+            set = set.with(provider, channel);
         }
+        check_lease(settings.dispatch.lease, &timeouts)?;
         Ok(set)
     }
 
@@ -135,25 +146,15 @@ impl ChannelSet {
         Provider::ALL.into_iter().filter(filled).collect()
     }
 
-    /// This set with `provider`'s adapter built from `settings`.
-    fn with(self, provider: Provider, settings: &Settings) -> Result<Self, DispatchError> {
-        let channel: Arc<dyn Channel> = match provider {
-            Provider::Apns => Arc::new(ApnsChannel::from_settings(&settings.apns)?),
-            Provider::Fcm => Arc::new(FcmChannel::from_settings(&settings.fcm)?),
-            Provider::Email => {
-                let pool = settings.dispatch.email.concurrency.get();
-                Arc::new(EmailChannel::from_settings(&settings.email, pool)?)
-            }
-            Provider::Sms => Arc::new(SmsChannel::from_settings(&settings.sms)?),
-            Provider::Webhook => Arc::new(WebhookChannel::from_settings(&settings.webhook)?),
-        };
-        Ok(match provider {
+    /// This set with `channel` as `provider`'s adapter.
+    fn with(self, provider: Provider, channel: Arc<dyn Channel>) -> Self {
+        match provider {
             Provider::Apns => self.with_apns(channel),
             Provider::Fcm => self.with_fcm(channel),
             Provider::Email => self.with_email(channel),
             Provider::Sms => self.with_sms(channel),
             Provider::Webhook => self.with_webhook(channel),
-        })
+        }
     }
 
     /// Sets the APNs adapter.
@@ -206,6 +207,65 @@ impl ChannelSet {
     }
 }
 
+/// Refuses a lease shorter than twice the longest of `timeouts`.
+fn check_lease(
+    lease: crate::config::Duration,
+    timeouts: &[(Provider, Duration)],
+) -> Result<(), DispatchError> {
+    let Some(&(provider, timeout)) = timeouts.iter().max_by_key(|(_, t)| *t) else {
+        return Ok(());
+    };
+    let minimum = timeout.saturating_mul(2);
+    if lease.get() >= minimum {
+        return Ok(());
+    }
+    Err(DispatchError::LeaseTooShort {
+        lease,
+        provider,
+        timeout: timeout.as_secs(),
+        minimum: minimum.as_secs(),
+    })
+}
+
+/// `provider`'s adapter built from `settings`, with its request timeout.
+fn build(
+    provider: Provider,
+    settings: &Settings,
+) -> Result<(Arc<dyn Channel>, Duration), DispatchError> {
+    Ok(match provider {
+        Provider::Apns => (
+            Arc::new(ApnsChannel::from_settings(&settings.apns)?),
+            REQUEST_TIMEOUT,
+        ),
+        Provider::Fcm => (
+            Arc::new(FcmChannel::from_settings(&settings.fcm)?),
+            REQUEST_TIMEOUT,
+        ),
+        Provider::Email => {
+            let pool = settings.dispatch.email.concurrency.get();
+            let email = EmailConfig::from_settings(&settings.email, pool)?;
+            let timeout = email.timeout;
+            (
+                Arc::new(EmailChannel::new(email, Clock::system())?),
+                timeout,
+            )
+        }
+        Provider::Sms => {
+            let sms = SmsConfig::from_settings(&settings.sms)?;
+            let timeout = sms.timeout;
+            (Arc::new(SmsChannel::new(sms, Clock::system())?), timeout)
+        }
+        Provider::Webhook => {
+            let webhook = WebhookConfig::from_settings(&settings.webhook)?;
+            let timeout = webhook.timeout;
+            (
+                Arc::new(WebhookChannel::new(webhook, Clock::system())?),
+                timeout,
+            )
+        }
+    })
+}
+
 impl fmt::Debug for ChannelSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ChannelSet")
@@ -244,6 +304,23 @@ mod tests {
     async fn default_settings_configure_only_the_email_relay() {
         let set = ChannelSet::from_settings(&Settings::default()).expect("defaults build");
         assert_eq!(set.configured(), [Provider::Email]);
+    }
+
+    #[tokio::test]
+    async fn a_lease_shorter_than_twice_a_provider_timeout_is_refused_naming_both() {
+        let mut settings = Settings::default();
+        settings.dispatch.lease = crate::config::Duration::from_secs(59);
+        let err = ChannelSet::from_settings(&settings)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("dispatch.lease = 59s"), "{err}");
+        assert!(
+            err.contains("email adapter's request timeout (30s)"),
+            "{err}"
+        );
+        assert!(err.contains("at least 60s"), "{err}");
+        settings.dispatch.lease = crate::config::Duration::from_secs(60);
+        ChannelSet::from_settings(&settings).expect("a lease of twice the timeout");
     }
 
     #[tokio::test]

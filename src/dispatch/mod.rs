@@ -7,35 +7,58 @@
 //! every retry and pruning decision is made here.
 //!
 //! ```text
-//!   claim (lease) ─► read row ─► limits ─► Channel::send ─► decide ─► finish_attempt
-//!   worker.rs        attempt.rs  limits.rs  channels.rs     backoff.rs,  (store; only while
-//!                                                           fallback.rs   the lease is ours)
+//!   claim (lease, ─► read row ─► limits ─► Channel::send   ─► decide ─► recorder
+//!   attempts + 1)    attempt.rs  limits.rs  (lease deadline)   backoff.rs  record.rs (group
+//!   worker.rs                               lease.rs renews    fallback.rs commit, store)
 //! ```
 //!
 //! [`Worker::step`] does one batch at a given instant (tests drive it);
 //! [`Worker::drain`] and [`Worker::run`] loop on the wall clock.
 //!
-//! Delivery is at least once: a row is only claimed when its lease is
-//! free or expired, and an attempt is only recorded by the lease holder,
-//! so a crashed worker's rows are sent again after the lease, and a send
-//! that outlived its lease may be repeated by the next owner (counted as
-//! `lost` by the first). The row's dedup key travels as the apns-id, the
-//! email Message-ID and the webhook idempotency key, so such a repeat is
-//! recognisable downstream. Retries use equal jitter (see `backoff`).
+//! Delivery guarantees:
+//!
+//! - At most `max_attempts` sends per message. The claim counts the
+//!   attempt before anything is sent, and a row claimed once more than
+//!   allowed fails ("attempts exhausted ... before a result was
+//!   recorded") without a send, whatever happened to the earlier results
+//!   (a crash, a lost lease, a provider slower than the lease).
+//! - No send outlives its lease: each gets the lease's remaining time
+//!   (less a tenth kept for recording) as a deadline, and the lease of the
+//!   rows in flight is renewed every third of a lease. No answer by the
+//!   deadline is an ambiguous, transient failure: retried with the same id.
+//!   `dispatch.lease` must be at least twice the longest provider timeout
+//!   (checked when the adapters are built from the settings).
+//! - Every result is logged, even one that arrives after the lease was
+//!   lost; a delivery then still marks the row `sent` if it is pending,
+//!   so no other worker sends it again. Other late outcomes leave the row
+//!   to whoever holds it now.
+//! - Results are committed as they arrive (a group every few milliseconds
+//!   or few dozen results), so a worker killed mid-batch repeats at most
+//!   the sends that were in flight (at most the providers' concurrency),
+//!   each with its stable dedup key (the apns-id, the email Message-ID, the
+//!   webhook idempotency key). The leases of a killed process of this host
+//!   are freed when a worker on the host starts, so its rows need not wait
+//!   for the lease to expire.
+//!
+//! Retries use equal jitter (see `backoff`).
 
 mod attempt;
 mod backoff;
 mod channels;
 mod drain;
 mod fallback;
+mod lease;
 mod limits;
+mod owner;
+mod record;
 mod worker;
 
 pub use backoff::{Backoff, MAX_RETRY_DELAY, RetryPolicy};
 pub use channels::{ChannelSet, Provider};
 pub use drain::{DrainReport, POLL_INTERVAL};
 pub use fallback::Fallback;
-pub use worker::{Step, Tally, Worker, owner_id};
+pub use owner::{owner_id, owner_is_gone};
+pub use worker::{Step, Tally, Worker};
 
 use crate::channels::apns::ApnsError;
 use crate::channels::email::EmailConfigError;
@@ -66,4 +89,20 @@ pub enum DispatchError {
     /// The `[webhook]` settings do not make an adapter.
     #[error("cannot set up the webhook channel: {0}")]
     Webhook(#[from] WebhookConfigError),
+    /// `dispatch.lease` leaves a send less time than its provider may take.
+    #[error(
+        "dispatch.lease = {lease} is shorter than twice the {provider} adapter's request \
+         timeout ({timeout}s): a send could outlive its lease and be repeated by another \
+         worker; set dispatch.lease to at least {minimum}s"
+    )]
+    LeaseTooShort {
+        /// The configured lease.
+        lease: crate::config::Duration,
+        /// The provider with the longest timeout.
+        provider: Provider,
+        /// Its timeout (s).
+        timeout: u64,
+        /// The shortest lease allowed (s).
+        minimum: u64,
+    },
 }

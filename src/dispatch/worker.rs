@@ -1,23 +1,32 @@
 //! The outbox worker and its step: claim one batch of due rows under a
-//! lease, send them concurrently within each provider's limits, record
-//! every attempt, and say what happened. Time comes in as an argument, so
-//! a test drives one step at a chosen instant (ARCHITECTURE rule 7).
+//! lease (which counts an attempt on each), send them concurrently within
+//! each provider's limits while the lease of the rows in flight is
+//! renewed, record every result as it arrives (group commit), and say
+//! what happened. Time comes in as an argument, so a test drives one step
+//! at a chosen instant (ARCHITECTURE rule 7).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 use futures_util::future::join_all;
+use tokio::sync::mpsc;
 
 use crate::config::DispatchSettings;
 use crate::domain::Laps;
 use crate::store::Store;
 
 use super::DispatchError;
-use super::attempt::{Attempted, Fate, StepClock};
+use super::attempt::{Fate, StepClock};
 use super::backoff::{RetryPolicy, millis};
 use super::channels::ChannelSet;
 use super::fallback::Fallback;
+use super::lease::StepLease;
 use super::limits::Limits;
-use crate::store::AttemptRecord;
+use super::owner::owner_is_gone;
+use super::record::{Recording, RowResult};
+use crate::api::metrics::Metrics;
+use crate::store::OutboxRow;
 
 /// Counts of what a step (or a whole drain) did with the rows it claimed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -35,8 +44,9 @@ pub struct Tally {
     pub redirected: u64,
     /// Replaced by a row on the user's next channel after a dead token.
     pub fell_back: u64,
-    /// Lease lost (or about to expire) before the attempt was recorded;
-    /// the row is another worker's now, or this one's after the lease.
+    /// Lease lost: the lease ran out before the send (nothing sent), or
+    /// another worker held the row when the result came (the attempt is
+    /// logged, the row left to that worker).
     pub lost: u64,
     /// Sends that waited for their provider's rate limiter.
     pub throttled: u64,
@@ -44,7 +54,7 @@ pub struct Tally {
 
 impl Tally {
     /// Counts one row's fate.
-    fn count(&mut self, fate: Fate, throttled: bool) {
+    pub(super) fn count(&mut self, fate: Fate, throttled: bool) {
         let slot = match fate {
             Fate::Delivered => &mut self.delivered,
             Fate::Retried => &mut self.retried,
@@ -73,7 +83,7 @@ impl Tally {
 /// What one step did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
-    /// A batch was claimed and every row in it attempted.
+    /// A batch was claimed and every row in it attempted and recorded.
     Worked(Tally),
     /// Nothing was due.
     Idle {
@@ -102,6 +112,9 @@ pub struct Worker {
     pub(super) limits: Limits,
     /// The campaign's next channel after a dead token, when plugged in.
     pub(super) fallback: Option<Arc<dyn Fallback>>,
+    /// Whether the leases of gone processes of this host were freed (once
+    /// per worker, when it starts serving).
+    pub(super) freed_gone: AtomicBool,
 }
 
 impl Worker {
@@ -121,6 +134,7 @@ impl Worker {
             limits: Limits::new(&settings),
             settings,
             fallback: None,
+            freed_gone: AtomicBool::new(false),
         }
     }
 
@@ -136,13 +150,15 @@ impl Worker {
     }
 
     /// Claims one batch due at `now` (ms), of run `run_id` or of every
-    /// run, sends it concurrently within each provider's limits, records
-    /// every attempt (one transaction per batch), and returns what
-    /// happened. A store error on one row is returned after the rest of
-    /// the batch has been recorded.
+    /// run (each claim counts an attempt), sends it concurrently within
+    /// each provider's limits and the lease's deadline, records every
+    /// result as it arrives, and returns what happened once all are
+    /// recorded. A store error is returned after the rest of the batch has
+    /// been recorded.
     pub async fn step(&self, now: i64, run_id: Option<i64>) -> Result<Step, DispatchError> {
         let limit = u64::from(self.settings.batch_size.get());
         let lease = millis(self.settings.lease.get());
+        self.free_gone_leases().await;
         let mut laps = Laps::start();
         let rows = (self.store)
             .claim_outbox(&self.owner, now, lease, limit, run_id)
@@ -153,72 +169,83 @@ impl Worker {
             return Ok(Step::Idle { next_due });
         }
         let clock = StepClock::start(now);
-        let results = join_all(rows.iter().map(|row| self.attempt(row, &clock))).await;
-        let send_us = laps.lap();
+        let lease = StepLease::new(&rows, now, lease);
+        let metrics = crate::api::metrics::global();
         let mut tally = Tally {
             claimed: rows.len() as u64,
             ..Tally::default()
         };
-        let mut records = Vec::with_capacity(rows.len());
-        let mut first_error = None;
-        for result in results {
-            match result {
-                Ok((Attempted::Record(record), throttled)) => records.push((*record, throttled)),
-                Ok((Attempted::Lost, throttled)) => tally.count(Fate::Lost, throttled),
-                Err(e) => {
-                    first_error.get_or_insert(e);
-                }
-            }
-        }
-        let metrics = crate::api::metrics::global();
-        metrics.observe_attempts(&rows, records.iter().map(|(record, _)| record));
-        self.record_batch(records, &mut tally).await?;
+        let (send_us, error) = self
+            .send_and_record(&rows, &clock, &lease, metrics, &mut tally)
+            .await;
         metrics.observe_tally(&tally);
-        log_batch(&self.owner, &tally, [claim_us, send_us, laps.lap()]);
-        first_error.map_or(Ok(Step::Worked(tally)), Err)
+        let record_us = laps.lap().saturating_sub(send_us);
+        log_batch(&self.owner, &tally, [claim_us, send_us, record_us]);
+        error.map_or(Ok(Step::Worked(tally)), Err)
     }
 
-    /// Writes a batch's attempts in one transaction; an attempt whose
-    /// lease was lost meanwhile is counted, not an error.
-    async fn record_batch(
+    /// Sends the rows and records their results as they arrive, renewing
+    /// the lease of the rows in flight meanwhile; the microseconds until
+    /// the last send ended, and the first error.
+    async fn send_and_record(
         &self,
-        records: Vec<(AttemptRecord, bool)>,
+        rows: &[OutboxRow],
+        clock: &StepClock,
+        lease: &StepLease,
+        metrics: &Metrics,
         tally: &mut Tally,
-    ) -> Result<(), DispatchError> {
-        let (records, throttled): (Vec<AttemptRecord>, Vec<bool>) = records.into_iter().unzip();
-        let applied = self.store.finish_attempts(&records).await?;
-        for ((record, throttled), applied) in records.iter().zip(throttled).zip(applied) {
-            let fate = if applied {
-                Fate::of(&record.update)
-            } else {
-                tracing::warn!(
-                    outbox_id = record.outbox_id,
-                    owner = %self.owner,
-                    outcome = %record.outcome,
-                    "dispatch lease lost before the attempt was recorded"
-                );
-                Fate::Lost
-            };
-            tally.count(fate, throttled);
+    ) -> (u64, Option<DispatchError>) {
+        let (results, received) = mpsc::unbounded_channel::<RowResult>();
+        let began = Instant::now();
+        let sending = async move {
+            let sends = rows.iter().map(|row| {
+                let results = results.clone();
+                async move {
+                    let result = self.attempt(row, clock, lease).await;
+                    let _ = results.send((row.outbox_id, result));
+                }
+            });
+            join_all(sends).await;
+            u64::try_from(began.elapsed().as_micros()).unwrap_or(u64::MAX)
+        };
+        let recording = Recording {
+            rows,
+            lease,
+            metrics,
+        };
+        let recorded = self.record_results(received, recording, tally);
+        tokio::select! {
+            done = async { tokio::join!(sending, recorded) } => done,
+            never = self.keep_leases(lease, clock) => match never {},
         }
-        Ok(())
+    }
+
+    /// Frees the outbox leases held by processes of this host that no
+    /// longer exist (a worker or `campaign run` killed mid-batch), once
+    /// per worker, before its first claim, so their rows need not wait for
+    /// the leases to expire. A store error is logged: the leases expire.
+    async fn free_gone_leases(&self) {
+        if self.freed_gone.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let freed = async {
+            for holder in self.store.outbox_lease_owners().await? {
+                if owner_is_gone(&holder) {
+                    let freed = self.store.release_leases(&holder).await?;
+                    tracing::info!(%holder, freed, owner = %self.owner, "outbox leases of a gone process freed");
+                }
+            }
+            Ok::<_, DispatchError>(())
+        };
+        if let Err(error) = freed.await {
+            tracing::warn!(owner = %self.owner, %error, "could not free the leases of gone processes");
+        }
     }
 
     /// Releases every lease this worker holds (graceful shutdown).
     pub async fn release(&self) -> Result<u64, DispatchError> {
         Ok(self.store.release_leases(&self.owner).await?)
     }
-}
-
-/// A lease owner id unique to this process: `host-pid-n`.
-pub fn owner_id(n: u32) -> String {
-    let host = std::env::var("HOSTNAME")
-        .ok()
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
-        .map(|h| h.trim().to_owned())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".to_owned());
-    format!("{host}-{}-{n}", std::process::id())
 }
 
 /// The per-batch telemetry line (debug: `/metrics` carries the counts),

@@ -2,11 +2,15 @@
 //! written together with its outbox rows and exposures in one transaction,
 //! so a planner killed mid-run resumes after the last page it wrote. The
 //! outbox is claimed under leases: `FOR UPDATE SKIP LOCKED` on PostgreSQL,
-//! one `UPDATE ... RETURNING` under SQLite's single writer. Every attempt
-//! is recorded with the row's new state in one transaction, and only by
-//! the worker that still holds the lease.
+//! one `UPDATE ... RETURNING` under SQLite's single writer. A claim counts
+//! the attempt (`attempts + 1`) before anything is sent, so the count
+//! bounds the sends whatever becomes of the results. Every result is
+//! logged in `delivery_attempts`; the row's new state is applied by the
+//! worker that still holds the lease, or, for a delivery, by whoever
+//! reports it while the row is still pending.
 
 mod claim;
+mod lease;
 mod plan;
 mod read;
 mod recheck;
@@ -113,7 +117,8 @@ pub struct OutboxRow {
     pub dedup_key: String,
     /// `pending`, `sent`, `failed` or `cancelled`.
     pub status: String,
-    /// Attempts made so far.
+    /// Attempts counted so far: every claim counts one (a claimed row
+    /// carries the count including its own attempt).
     pub attempts: i32,
     /// Earliest next attempt (ms).
     pub next_attempt_at: i64,
@@ -154,8 +159,11 @@ pub enum OutboxUpdate {
 pub struct AttemptRecord {
     /// The row.
     pub outbox_id: i64,
-    /// The worker that holds its lease.
+    /// The worker that claimed it (and held its lease when it claimed it).
     pub owner: String,
+    /// The attempt's number: the row's attempt count as its claim left it
+    /// (claiming counts the attempt, before anything is sent).
+    pub attempt: i32,
     /// `delivered`, `retry`, `permanent` or `token_gone`.
     pub outcome: String,
     /// The provider's reason or error.

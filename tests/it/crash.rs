@@ -1,6 +1,8 @@
 //! Crash safety with SIGKILL, black-box, on SQLite and PostgreSQL: an
-//! import killed while it writes leaves nothing behind. Sending killed
-//! mid-run is in [`scale`](super::scale).
+//! import killed while it writes leaves nothing behind, and a planner
+//! killed mid-run is resumed at once by the next `campaign run` on this
+//! host (its lease owner is a dead process), every user planned once.
+//! Sending killed mid-run is in [`scale`](super::scale).
 
 use crate::helpers::{TestDb, test_dbs, write};
 use herald::store::Backend;
@@ -132,5 +134,56 @@ async fn an_import_killed_while_it_writes_leaves_nothing_behind() {
         ok(herald(&db).args(["import", "users"]).arg(&users));
         let n = rows(&conn, "users").await;
         assert_eq!(n, 200_000, "{}: the re-import is whole", db.name());
+    }
+}
+/// A push campaign without recommendations, created by the binary.
+fn push_campaign(db: &TestDb, dir: &Path) -> String {
+    let file = write(
+        dir,
+        "push.toml",
+        "name = \"crash\"\nchannels = [\"push\"]\nschedule = { at = \"2026-01-01T00:00:00Z\" }\n\
+         [[variants]]\nname = \"A\"\nweight = 1.0\ntitle = \"Hi {{ user.first_name }}\"\nbody = \"New\"\n",
+    );
+    let id = ok(herald(db).args(["campaign", "create", "--now"]).arg(file));
+    id.trim().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_planner_killed_mid_run_is_resumed_at_once_and_plans_every_user_once() {
+    for db in test_dbs().await {
+        let dir = tempfile::tempdir().unwrap();
+        let users = 30_000;
+        let (user_file, device_file) = shop_files(dir.path(), users);
+        ok(herald(&db).args(["import", "users"]).arg(&user_file));
+        ok(herald(&db).args(["import", "devices"]).arg(&device_file));
+        let id = push_campaign(&db, dir.path());
+        let planner = herald(&db)
+            .args(["campaign", "run", &id, "--plan-only"])
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let conn = Database::connect(&db.url).await.expect("connect");
+        let conn = &conn;
+        wait_until("some pages are planned", || async move {
+            rows(conn, "run_recipients").await >= 2_000
+        })
+        .await;
+        kill(planner);
+        let planned = rows(conn, "run_recipients").await;
+        assert!(planned < users, "{}: the kill came too late", db.name());
+        let resumed = Instant::now();
+        ok(herald(&db).args(["campaign", "run", &id, "--plan-only"]));
+        assert!(
+            resumed.elapsed() < Duration::from_secs(30),
+            "{}: the rerun waited for the dead planner's lease ({:?})",
+            db.name(),
+            resumed.elapsed()
+        );
+        let runs = db.store.runs(id.parse().unwrap()).await.unwrap();
+        assert_eq!(runs.len(), 1, "{}: one run, resumed", db.name());
+        let recipients = rows(conn, "run_recipients").await;
+        let outbox = rows(conn, "outbox").await;
+        assert_eq!(recipients, users, "{}: every user planned once", db.name());
+        assert_eq!(outbox, users, "{}: one message per user", db.name());
     }
 }

@@ -3,12 +3,19 @@
 //! rows that cannot be sent fail with a reason. `retries` covers transient
 //! and permanent failures and rate limits, `dead_tokens` device pruning,
 //! redirects and fallbacks, `leases` concurrent workers, lost leases and
-//! shutdown; `fixtures` holds what they share.
+//! shutdown, `bounds` the `max_attempts` bound and lease renewal,
+//! `durable` results recorded as they arrive and after a lost lease,
+//! `gone` leases of killed processes; `fixtures` and `wrap` hold what
+//! they share.
 
+mod bounds;
 mod dead_tokens;
+mod durable;
 pub(crate) mod fixtures;
+mod gone;
 mod leases;
 mod retries;
+mod wrap;
 
 use std::collections::HashMap;
 

@@ -197,6 +197,7 @@ fn attempt(row: &OutboxRow, owner: &str, at: i64, update: OutboxUpdate) -> Attem
     AttemptRecord {
         outbox_id: row.outbox_id,
         owner: owner.to_owned(),
+        attempt: row.attempts,
         outcome: "delivered".to_owned(),
         detail: None,
         provider_message_id: None,

@@ -167,7 +167,8 @@ async fn plan(
         planned = engine.plan(run, owner, now_millis()) => { planned?; }
         Ok(_) = shutdown.wait_for(|stop| *stop) => anyhow::bail!(
             "interrupted while planning run {}: rerun `herald campaign run {campaign_id}` to \
-             resume once its planner lease has expired",
+             resume it (at once on this host; from another host once the planner lease of a \
+             minute has expired)",
             run.run_id
         ),
     }

@@ -132,7 +132,9 @@ impl Store {
     }
 
     /// Takes (or renews) the planner lease of a run until `until`: true
-    /// when `owner` holds it now (it was free, expired, or already ours).
+    /// when `owner` holds it now (it was free, expired, already ours, or
+    /// held by a process of this host that no longer exists, e.g. a
+    /// planner killed mid-run: its rerun need not wait for the lease).
     pub async fn claim_planner(
         &self,
         run_id: i64,
@@ -144,12 +146,34 @@ impl Store {
             .is_null()
             .or(Expr::col(col("planner_lease_owner")).eq(owner))
             .or(Expr::col(col("planner_lease_until")).lt(now));
+        if self.take_planner(run_id, owner, until, lease_free).await? {
+            return Ok(true);
+        }
+        match self.planner_owner(run_id).await? {
+            Some(holder) if crate::dispatch::owner_is_gone(&holder) => {
+                tracing::info!(run_id, %holder, %owner, "planner lease of a gone process taken over");
+                let held_by_it = Expr::col(col("planner_lease_owner")).eq(holder.as_str());
+                self.take_planner(run_id, owner, until, held_by_it).await
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// Sets the planner lease to `owner` until `until` where `condition`
+    /// holds; whether it did.
+    async fn take_planner(
+        &self,
+        run_id: i64,
+        owner: &str,
+        until: i64,
+        condition: sea_orm::sea_query::SimpleExpr,
+    ) -> Result<bool, StoreError> {
         let stmt = Query::update()
             .table(col("campaign_runs"))
             .value(col("planner_lease_owner"), owner)
             .value(col("planner_lease_until"), until)
             .and_where(Expr::col(col("run_id")).eq(run_id))
-            .and_where(lease_free)
+            .and_where(condition)
             .to_owned();
         let result = self
             .db()
@@ -157,6 +181,21 @@ impl Store {
             .await
             .map_err(ctx("claim planner lease"))?;
         Ok(result.rows_affected() == 1)
+    }
+
+    /// Who holds a run's planner lease, if anyone.
+    async fn planner_owner(&self, run_id: i64) -> Result<Option<String>, StoreError> {
+        let stmt = Query::select()
+            .column(col("planner_lease_owner"))
+            .from(col("campaign_runs"))
+            .and_where(Expr::col(col("run_id")).eq(run_id))
+            .to_owned();
+        let row = (self.db().query_one(&stmt).await).map_err(ctx("read planner lease"))?;
+        let owner = row.map(|r| r.try_get::<Option<String>>("", "planner_lease_owner"));
+        Ok(owner
+            .transpose()
+            .map_err(ctx("read planner lease"))?
+            .flatten())
     }
 
     /// Sets a run's status, its stats (when given) and its finish time.

@@ -3,8 +3,14 @@
 //! PostgreSQL the inner select takes `FOR UPDATE OF o SKIP LOCKED`, so
 //! concurrent claimers pass over each other's rows; on SQLite the one
 //! statement runs under the single writer lock, across processes too.
-//! Finishing an attempt checks the lease first, so a worker whose lease
-//! expired and was taken over cannot overwrite the new owner's outcome.
+//! The claim counts the attempt, so `attempts` bounds the sends even when
+//! no result is ever recorded (a crash, a lost lease).
+//!
+//! Finishing an attempt always logs it in `delivery_attempts`. The row's
+//! new state is applied only while the worker holds the lease, so a
+//! worker whose lease expired and was taken over cannot overwrite the new
+//! owner's decision, with one exception: a delivery marks a row that is
+//! still pending `sent` whoever holds it, so nobody sends it again.
 
 use super::{
     AttemptRecord, OUTBOX_COLUMNS, OutboxRow, OutboxUpdate, col, insert_outbox, read_outbox,
@@ -24,7 +30,8 @@ pub(super) fn claim_sql(backend: Backend, by_run: bool) -> String {
         Backend::Sqlite => "",
     };
     format!(
-        "UPDATE outbox SET lease_owner = $1, lease_until = $2, updated_at = $3 \
+        "UPDATE outbox SET attempts = attempts + 1, lease_owner = $1, lease_until = $2, \
+           updated_at = $3 \
          WHERE outbox_id IN (\
            SELECT o.outbox_id FROM outbox o \
            JOIN campaign_runs r ON r.run_id = o.run_id \
@@ -80,35 +87,42 @@ fn apply_update(stmt: &mut UpdateStatement, attempt: &AttemptRecord) {
     }
 }
 
-/// Updates the row if `owner` holds its lease; the new attempt count, or
-/// `None` when the lease was lost.
+/// The lease condition of an attempt's update: the worker holds the
+/// lease, or, for a delivery, the row is still pending (the attempt
+/// outlived its lease, but the message went out: nobody may send it again).
+fn may_update(attempt: &AttemptRecord) -> sea_orm::sea_query::SimpleExpr {
+    let held = Expr::col(col("lease_owner")).eq(attempt.owner.as_str());
+    match attempt.update {
+        OutboxUpdate::Sent => held.or(Expr::col(col("status")).eq("pending")),
+        _ => held,
+    }
+}
+
+/// Applies the attempt's update to its row when [`may_update`] allows;
+/// whether it did. The row's attempt count becomes the record's number:
+/// unchanged for a normal attempt (the claim counted it), the count of
+/// attempts actually made for a claim failed as exhausted.
 async fn update_row(
     txn: &DatabaseTransaction,
     attempt: &AttemptRecord,
-) -> Result<Option<i32>, StoreError> {
+) -> Result<bool, StoreError> {
     let mut stmt = Query::update();
     stmt.table(col("outbox"))
-        .value(col("attempts"), Expr::col(col("attempts")).add(1))
+        .value(col("attempts"), attempt.attempt)
         .value(col("lease_owner"), Value::String(None))
         .value(col("lease_until"), Value::BigInt(None))
         .value(col("updated_at"), attempt.finished_at)
         .and_where(Expr::col(col("outbox_id")).eq(attempt.outbox_id))
-        .and_where(Expr::col(col("lease_owner")).eq(attempt.owner.as_str()))
-        .returning_col(col("attempts"));
+        .and_where(may_update(attempt));
     apply_update(&mut stmt, attempt);
-    let row = txn
-        .query_one(&stmt)
-        .await
-        .map_err(ctx("update outbox row"))?;
-    row.map(|r| r.try_get("", "attempts"))
-        .transpose()
-        .map_err(ctx("read attempt count"))
+    let result = txn.execute(&stmt).await.map_err(ctx("update outbox row"))?;
+    Ok(result.rows_affected() == 1)
 }
 
+/// Logs one attempt in `delivery_attempts`.
 async fn insert_attempt(
     txn: &DatabaseTransaction,
     attempt: &AttemptRecord,
-    number: i32,
 ) -> Result<(), StoreError> {
     let stmt = Query::insert()
         .into_table(col("delivery_attempts"))
@@ -128,7 +142,7 @@ async fn insert_attempt(
         )
         .values_panic([
             attempt.outbox_id.into(),
-            number.into(),
+            attempt.attempt.into(),
             attempt.owner.clone().into(),
             attempt.outcome.clone().into(),
             attempt.detail.clone().into(),
@@ -144,16 +158,17 @@ async fn insert_attempt(
     Ok(())
 }
 
-/// One attempt inside a batch transaction; false when the lease was lost
-/// (the guarded update matched nothing, so nothing was written).
+/// One attempt inside a batch transaction: always logged; its update
+/// (with a fallback row or a deactivated device) applied when allowed.
+/// Whether the update applied.
 async fn record_one(
     txn: &DatabaseTransaction,
     attempt: &AttemptRecord,
 ) -> Result<bool, StoreError> {
-    let Some(number) = update_row(txn, attempt).await? else {
+    insert_attempt(txn, attempt).await?;
+    if !update_row(txn, attempt).await? {
         return Ok(false);
-    };
-    insert_attempt(txn, attempt, number).await?;
+    }
     if let OutboxUpdate::Fallback { next } = &attempt.update {
         insert_outbox(txn, std::slice::from_ref(&**next)).await?;
     }
@@ -214,18 +229,21 @@ impl Store {
         Ok(claimed)
     }
 
-    /// Records an attempt and applies its update in one transaction, if
-    /// `owner` still holds the row's lease (false when it lost it).
+    /// Records an attempt and applies its update in one transaction when
+    /// its worker still holds the row's lease (or, for a delivery, the row
+    /// is still pending); whether the update applied. The attempt is
+    /// logged either way.
     pub async fn finish_attempt(&self, attempt: &AttemptRecord) -> Result<bool, StoreError> {
         let done = self.finish_attempts(std::slice::from_ref(attempt)).await?;
         Ok(done.first().copied().unwrap_or(false))
     }
 
-    /// Records a batch of attempts in one transaction (one commit per
-    /// batch, not per message; on a SQLite file, the plain sends in one job
-    /// of the write thread and the rest in a transaction of their own);
-    /// each applies only if its worker still holds the row's lease.
-    /// Returns, per attempt, whether it applied.
+    /// Records a group of attempts in one transaction (one commit per
+    /// group, not per message; on a SQLite file, the plain sends in one job
+    /// of the write thread and the rest in a transaction of their own).
+    /// Every attempt is logged; each update applies as
+    /// [`Store::finish_attempt`] says. Returns, per attempt, whether its
+    /// update applied.
     pub async fn finish_attempts(
         &self,
         attempts: &[AttemptRecord],
@@ -284,22 +302,5 @@ impl Store {
         }
         txn.commit().await.map_err(ctx("commit attempts"))?;
         Ok(applied)
-    }
-
-    /// Releases every lease `owner` holds (graceful shutdown).
-    pub async fn release_leases(&self, owner: &str) -> Result<u64, StoreError> {
-        let stmt = Query::update()
-            .table(col("outbox"))
-            .value(col("lease_owner"), Value::String(None))
-            .value(col("lease_until"), Value::BigInt(None))
-            .and_where(Expr::col(col("lease_owner")).eq(owner))
-            .and_where(Expr::col(col("status")).eq("pending"))
-            .to_owned();
-        let result = self
-            .db()
-            .execute(&stmt)
-            .await
-            .map_err(ctx("release leases"))?;
-        Ok(result.rows_affected())
     }
 }

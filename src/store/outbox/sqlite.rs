@@ -28,9 +28,9 @@ const INSERT_EXPOSURE: &str = "INSERT INTO exposures \
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
     ON CONFLICT (run_id, user_id, item_id) DO NOTHING";
 
-const MARK_SENT: &str = "UPDATE outbox SET attempts = attempts + 1, lease_owner = NULL, \
-    lease_until = NULL, updated_at = ?3, status = 'sent', sent_at = ?3, \
-    provider_message_id = ?4 WHERE outbox_id = ?1 AND lease_owner = ?2 RETURNING attempts";
+const MARK_SENT: &str = "UPDATE outbox SET lease_owner = NULL, lease_until = NULL, \
+    updated_at = ?3, status = 'sent', sent_at = ?3, provider_message_id = ?4 \
+    WHERE outbox_id = ?1 AND (lease_owner = ?2 OR status = 'pending')";
 
 const INSERT_ATTEMPT: &str = "INSERT INTO delivery_attempts \
     (outbox_id, attempt, worker, outcome, detail, provider_message_id, retry_after_ms, \
@@ -175,8 +175,9 @@ fn read_row(r: &Row<'_>) -> rusqlite::Result<OutboxRow> {
     })
 }
 
-/// Marks plain sent attempts sent and logs them in one transaction, each
-/// only while its worker holds the lease; whether each applied.
+/// Marks plain sent attempts sent (each while its worker holds the lease
+/// or its row is still pending) and logs every one of them, in one
+/// transaction; whether each marked its row.
 pub(super) async fn finish_sent(
     writer: &SqliteWriter,
     attempts: Vec<AttemptRecord>,
@@ -188,27 +189,24 @@ pub(super) async fn finish_sent(
                 let mut log = txn.prepare_cached(INSERT_ATTEMPT)?;
                 let mut applied = Vec::with_capacity(attempts.len());
                 for a in &attempts {
-                    let number: Option<i32> = mark
-                        .query_map(
-                            params![a.outbox_id, a.owner, a.finished_at, a.provider_message_id],
-                            |r| r.get(0),
-                        )?
-                        .next()
-                        .transpose()?;
-                    if let Some(number) = number {
-                        log.execute(params![
-                            a.outbox_id,
-                            number,
-                            a.owner,
-                            a.outcome,
-                            a.detail,
-                            a.provider_message_id,
-                            a.retry_after_ms,
-                            a.started_at,
-                            a.finished_at
-                        ])?;
-                    }
-                    applied.push(number.is_some());
+                    let marked = mark.execute(params![
+                        a.outbox_id,
+                        a.owner,
+                        a.finished_at,
+                        a.provider_message_id
+                    ])?;
+                    log.execute(params![
+                        a.outbox_id,
+                        a.attempt,
+                        a.owner,
+                        a.outcome,
+                        a.detail,
+                        a.provider_message_id,
+                        a.retry_after_ms,
+                        a.started_at,
+                        a.finished_at
+                    ])?;
+                    applied.push(marked == 1);
                 }
                 Ok(applied)
             })

@@ -347,3 +347,45 @@ pub async fn pushes(db: &TestDb, n: u8) -> i64 {
     enqueue(db, run_id, &msgs).await;
     run_id
 }
+
+/// The sandbox APNs adapter.
+pub fn apns(sandbox: &Sandbox) -> Arc<dyn herald::channels::Channel> {
+    Arc::new(ApnsChannel::new(sandbox.demo_apns_config()).expect("apns adapter"))
+}
+
+/// The sandbox SMS adapter.
+pub fn sms(sandbox: &Sandbox) -> Arc<dyn herald::channels::Channel> {
+    Arc::new(SmsChannel::new(sandbox.demo_sms_config(), Clock::system()).expect("sms adapter"))
+}
+
+/// Waits (polling every 10 ms, at most 20 s) until `done` resolves true.
+pub async fn wait_until<F, Fut>(what: &str, mut done: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::time::Instant::now() < deadline {
+        if done().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("gave up waiting until {what}");
+}
+
+/// Seeds users `p1..=pn` and enqueues an SMS to `+4915100000<i>` for each.
+pub async fn texts(db: &TestDb, n: u32) -> (i64, Vec<String>) {
+    let users: Vec<String> = (1..=n).map(|i| format!("p{i}")).collect();
+    let refs: Vec<&str> = users.iter().map(String::as_str).collect();
+    seed(db, &refs, &[]).await;
+    let run_id = open_run(db).await;
+    let phones: Vec<String> = (1..=n).map(|i| format!("+49151000000{i:02}")).collect();
+    let msgs: Vec<_> = refs
+        .iter()
+        .zip(&phones)
+        .map(|(u, p)| Msg::sms(u, p))
+        .collect();
+    enqueue(db, run_id, &msgs).await;
+    (run_id, phones)
+}

@@ -1,20 +1,22 @@
 //! Leases keep workers off each other's rows: two workers draining one
-//! outbox send every row once, a worker that lost its lease records
-//! nothing, and a drain stopped by shutdown gives its leases back.
+//! outbox send every row once, a worker that lost its lease mid-send logs
+//! its late result without overriding the new owner, and a drain stopped
+//! by shutdown gives its leases back.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use herald::config::{self, DispatchSettings};
-use herald::dispatch::Step;
+use herald::config::DispatchSettings;
+use herald::dispatch::{ChannelSet, Step, Worker};
 use tokio::sync::watch;
 
 use super::fixtures::{
-    Msg, attempts, counts, drain, nz, open_run, outbox_row, pushes, sandbox, seed, settings, wall,
-    worker,
+    Msg, apns, attempts, counts, drain, nz, open_run, outbox_row, pushes, sandbox, seed, settings,
+    wall, worker,
 };
-use crate::helpers::test_dbs;
+use super::wrap::Gate;
+use crate::helpers::{apns_token, test_dbs};
 
 #[tokio::test]
 async fn two_workers_draining_one_outbox_send_every_row_exactly_once() {
@@ -50,22 +52,22 @@ async fn two_workers_draining_one_outbox_send_every_row_exactly_once() {
     }
 }
 
-#[tokio::test]
-async fn a_worker_whose_lease_expired_mid_send_counts_the_row_lost_and_records_nothing() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_whose_lease_was_taken_mid_send_logs_its_late_result_and_leaves_the_row_sent() {
     for db in test_dbs().await {
         let sandbox = sandbox().await;
-        sandbox.faults().set_latency(Duration::from_millis(800));
         let run_id = pushes(&db, 1).await;
-        let short = DispatchSettings {
-            lease: config::Duration::from_millis(100),
-            ..settings()
-        };
-        let slow = worker(&db, &sandbox, short.clone(), "w-slow");
-        let other = worker(&db, &sandbox, short, "w-other");
+        let token = apns_token(0x40);
+        let (gate, mut control) = Gate::new(apns(&sandbox), &[token.as_str()]);
+        let set = ChannelSet::empty().with_apns(gate);
+        let slow = Worker::new(db.store.clone(), set, settings(), "w-slow");
+        let other = worker(&db, &sandbox, settings(), "w-other");
         let t0 = wall();
         let takeover = async {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            other.step(t0 + 10_000, Some(run_id)).await
+            control.entered.recv().await.expect("the slow send is held");
+            let second = other.step(t0 + 60_000, Some(run_id)).await;
+            control.open.send(true).unwrap();
+            second
         };
         let (first, second) = tokio::join!(slow.step(t0, Some(run_id)), takeover);
         let Step::Worked(first) = first.unwrap() else {
@@ -87,10 +89,21 @@ async fn a_worker_whose_lease_expired_mid_send_counts_the_row_lost_and_records_n
             db.name()
         );
         let attempts = attempts(&db).await;
+        let outcomes: Vec<_> = attempts.iter().map(|a| a.outcome.as_str()).collect();
         assert_eq!(
-            attempts.len(),
-            1,
-            "{}: the lost attempt was recorded",
+            outcomes,
+            ["delivered", "delivered"],
+            "{}: the late attempt is logged too",
+            db.name()
+        );
+        let ids: Vec<_> = (sandbox.record().of("apns").iter())
+            .filter_map(|r| r.header("apns-id").map(str::to_owned))
+            .collect();
+        assert_eq!(ids.len(), 2, "{}: the in-flight repeat", db.name());
+        assert_eq!(
+            ids[0],
+            ids[1],
+            "{}: the repeat keeps its apns-id",
             db.name()
         );
         let sent = HashMap::from([("sent".to_owned(), 1)]);

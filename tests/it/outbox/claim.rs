@@ -1,5 +1,6 @@
-//! Claiming outbox rows: concurrent claimers, expired leases, paused and
-//! cancelled campaigns, released leases.
+//! Claiming outbox rows: concurrent claimers, every claim counting an
+//! attempt, expired leases and late results, paused and cancelled
+//! campaigns, released leases.
 
 use super::{LEASE, NOW, attempt, campaign, count, enqueue, run};
 use crate::helpers::test_dbs;
@@ -67,7 +68,29 @@ async fn two_concurrent_claimers_never_receive_the_same_row() {
 }
 
 #[tokio::test]
-async fn an_expired_lease_is_claimed_by_another_worker_and_the_old_owner_cannot_finish() {
+async fn every_claim_counts_an_attempt_even_when_no_result_is_ever_recorded() {
+    for db in test_dbs().await {
+        let c = campaign(&db, "weekly").await;
+        let r = run(&db, c, "slot").await.run_id;
+        enqueue(&db, r, &["u1"], NOW, NOW).await;
+        let store = &db.store;
+        for (n, at) in [(1, NOW), (2, NOW + 1001), (3, NOW + 2002)] {
+            let claimed = store.claim_outbox("w", at, 1000, 10, None).await.unwrap();
+            assert_eq!(claimed.len(), 1, "{}: claim {n}", db.name());
+            assert_eq!(claimed[0].attempts, n, "{}: claim {n}", db.name());
+        }
+        let row = store.outbox_for_user(r, "u1").await.unwrap().remove(0);
+        assert_eq!(
+            (row.status.as_str(), row.attempts),
+            ("pending", 3),
+            "{}",
+            db.name()
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_expired_lease_passes_on_and_a_late_delivery_is_logged_and_marks_the_row_sent() {
     for db in test_dbs().await {
         let c = campaign(&db, "weekly").await;
         let r = run(&db, c, "slot").await.run_id;
@@ -91,18 +114,60 @@ async fn an_expired_lease_is_claimed_by_another_worker_and_the_old_owner_cannot_
             .unwrap();
         assert_eq!(new.len(), 1, "{}: expired lease passes on", db.name());
         let late = attempt(&old[0], "old", NOW + 1100, OutboxUpdate::Sent);
-        assert!(!store.finish_attempt(&late).await.unwrap(), "{}", db.name());
+        assert!(
+            store.finish_attempt(&late).await.unwrap(),
+            "{}: the late delivery marks the pending row",
+            db.name()
+        );
         let done = attempt(&new[0], "new", NOW + 1200, OutboxUpdate::Sent);
-        assert!(store.finish_attempt(&done).await.unwrap(), "{}", db.name());
+        assert!(!store.finish_attempt(&done).await.unwrap(), "{}", db.name());
         let row = store.outbox_row(new[0].outbox_id).await.unwrap().unwrap();
         assert_eq!(
             (row.status.as_str(), row.attempts),
-            ("sent", 1),
+            ("sent", 2),
             "{}",
             db.name()
         );
-        let attempts = "SELECT COUNT(*) AS n FROM delivery_attempts WHERE worker = 'new'";
-        assert_eq!(count(&db, attempts).await, 1, "{}", db.name());
+        let logged = "SELECT COUNT(*) AS n FROM delivery_attempts WHERE \
+                      (worker = 'old' AND attempt = 1) OR (worker = 'new' AND attempt = 2)";
+        assert_eq!(count(&db, logged).await, 2, "{}", db.name());
+        let claimable = store.claim_outbox("third", NOW + 9000, 1000, 10, None);
+        assert!(
+            claimable.await.unwrap().is_empty(),
+            "{}: sent for good",
+            db.name()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_late_failure_is_logged_but_leaves_the_row_to_its_new_owner() {
+    for db in test_dbs().await {
+        let c = campaign(&db, "weekly").await;
+        let r = run(&db, c, "slot").await.run_id;
+        enqueue(&db, r, &["u1"], NOW, NOW).await;
+        let store = &db.store;
+        let old = store
+            .claim_outbox("old", NOW, 1000, 10, None)
+            .await
+            .unwrap();
+        let new = store.claim_outbox("new", NOW + 1001, 1000, 10, None);
+        assert_eq!(new.await.unwrap().len(), 1, "{}", db.name());
+        let mut late = attempt(&old[0], "old", NOW + 1100, OutboxUpdate::Failed);
+        late.outcome = "permanent".to_owned();
+        assert!(!store.finish_attempt(&late).await.unwrap(), "{}", db.name());
+        let row = store.outbox_row(old[0].outbox_id).await.unwrap().unwrap();
+        assert_eq!(
+            (row.status.as_str(), row.attempts),
+            ("pending", 2),
+            "{}",
+            db.name()
+        );
+        let leased = "SELECT COUNT(*) AS n FROM outbox WHERE lease_owner = 'new'";
+        assert_eq!(count(&db, leased).await, 1, "{}", db.name());
+        let logged = "SELECT COUNT(*) AS n FROM delivery_attempts \
+                      WHERE worker = 'old' AND outcome = 'permanent'";
+        assert_eq!(count(&db, logged).await, 1, "{}", db.name());
     }
 }
 

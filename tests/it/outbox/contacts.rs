@@ -19,6 +19,7 @@ async fn finish(db: &TestDb, run_id: i64, user: &str, planned: i64, at: i64, upd
     let record = AttemptRecord {
         outbox_id: row.outbox_id,
         owner: "w".to_owned(),
+        attempt: row.attempts,
         outcome: "delivered".to_owned(),
         detail: None,
         provider_message_id: None,
