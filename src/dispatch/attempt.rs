@@ -32,6 +32,8 @@ pub(super) enum Fate {
     FellBack,
     /// The lease was lost; nothing recorded.
     Lost,
+    /// Kept pending, attempt not counted: the provider's circuit is open.
+    Held,
 }
 
 /// What one attempt leaves for the step to record.
@@ -51,6 +53,7 @@ impl Fate {
             OutboxUpdate::Failed => Fate::Failed,
             OutboxUpdate::Redirect { .. } => Fate::Redirected,
             OutboxUpdate::Fallback { .. } => Fate::FellBack,
+            OutboxUpdate::Hold { .. } => Fate::Held,
         }
     }
 }
@@ -103,6 +106,11 @@ impl Worker {
                 format!("the {provider} provider is not configured (fill in [{provider}])");
             return Ok((self.give_up(row, clock, detail), false));
         };
+        // Circuit hook (circuit/gate.rs): an open circuit holds the row.
+        let probe = match self.admit(row, provider, clock.at()) {
+            Ok(probe) => probe,
+            Err(held) => return Ok((Attempted::Record(held), false)),
+        };
         let pass = self.limits.enter(provider).await;
         if clock.elapsed() >= self.lease_budget() {
             tracing::warn!(
@@ -117,6 +125,12 @@ impl Worker {
         let finished_at = clock.at();
         let throttled = pass.throttled;
         drop(pass);
+        // Circuit hook: the answer feeds the circuit, which may hold the row.
+        let times = [started_at, finished_at];
+        let outcome = match self.settle(row, provider, outcome, probe, times) {
+            Ok(outcome) => outcome,
+            Err(held) => return Ok((Attempted::Record(held), throttled)),
+        };
         let record = self.decide(row, outcome, started_at, finished_at).await?;
         Ok((Attempted::Record(Box::new(record)), throttled))
     }
@@ -163,6 +177,14 @@ impl Worker {
                 record.update = after.update;
                 record.deactivate_device = after.deactivate;
                 record.detail = Some(after.detail);
+            }
+            // `settle` holds or converts these first; should one get here,
+            // it is kept pending rather than failed.
+            Outcome::Credentials { reason, .. } | Outcome::TokenRejected { reason, .. } => {
+                record.update = OutboxUpdate::Hold {
+                    next_attempt_at: finished_at,
+                };
+                record.detail = Some(reason);
             }
         }
         Ok(record)

@@ -12,6 +12,11 @@
 //!                                                           fallback.rs   the lease is ours)
 //! ```
 //!
+//! Before each send the provider's circuit (`circuit`) is asked whether
+//! it is open; a provider that refuses herald's credentials or settings
+//! opens it, and its messages are held pending, attempts kept, until a
+//! probe gets through.
+//!
 //! [`Worker::step`] does one batch at a given instant (tests drive it);
 //! [`Worker::drain`] and [`Worker::run`] loop on the wall clock.
 //!
@@ -26,6 +31,7 @@
 mod attempt;
 mod backoff;
 mod channels;
+pub mod circuit;
 mod drain;
 mod fallback;
 mod limits;
@@ -33,6 +39,7 @@ mod worker;
 
 pub use backoff::{Backoff, MAX_RETRY_DELAY, RetryPolicy};
 pub use channels::{ChannelSet, Provider};
+pub use circuit::{CircuitState, Circuits, Trip};
 pub use drain::{DrainReport, POLL_INTERVAL};
 pub use fallback::Fallback;
 pub use worker::{Step, Tally, Worker, owner_id};

@@ -3,9 +3,13 @@
 //! rows that cannot be sent fail with a reason. `retries` covers transient
 //! and permanent failures and rate limits, `dead_tokens` device pruning,
 //! redirects and fallbacks, `leases` concurrent workers, lost leases and
-//! shutdown; `fixtures` holds what they share.
+//! shutdown, `circuit` providers refusing herald's credentials or
+//! settings, `reregister` dead tokens registered again; `fixtures` holds
+//! what they share.
 
+mod circuit;
 mod dead_tokens;
+mod reregister;
 pub(crate) mod fixtures;
 mod leases;
 mod retries;

@@ -58,7 +58,7 @@ fn apply_update(stmt: &mut UpdateStatement, attempt: &AttemptRecord) {
                     attempt.provider_message_id.clone(),
                 );
         }
-        OutboxUpdate::Retry { next_attempt_at } => {
+        OutboxUpdate::Retry { next_attempt_at } | OutboxUpdate::Hold { next_attempt_at } => {
             stmt.value(col("next_attempt_at"), *next_attempt_at)
                 .value(col("last_error"), detail);
         }
@@ -86,9 +86,11 @@ async fn update_row(
     txn: &DatabaseTransaction,
     attempt: &AttemptRecord,
 ) -> Result<Option<i32>, StoreError> {
+    // A hold gives the row back without counting an attempt.
+    let counted = i32::from(!matches!(attempt.update, OutboxUpdate::Hold { .. }));
     let mut stmt = Query::update();
     stmt.table(col("outbox"))
-        .value(col("attempts"), Expr::col(col("attempts")).add(1))
+        .value(col("attempts"), Expr::col(col("attempts")).add(counted))
         .value(col("lease_owner"), Value::String(None))
         .value(col("lease_until"), Value::BigInt(None))
         .value(col("updated_at"), attempt.finished_at)
@@ -153,6 +155,9 @@ async fn record_one(
     let Some(number) = update_row(txn, attempt).await? else {
         return Ok(false);
     };
+    if matches!(attempt.update, OutboxUpdate::Hold { .. }) {
+        return Ok(true);
+    }
     insert_attempt(txn, attempt, number).await?;
     if let OutboxUpdate::Fallback { next } = &attempt.update {
         insert_outbox(txn, std::slice::from_ref(&**next)).await?;
