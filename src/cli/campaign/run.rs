@@ -19,6 +19,7 @@ use crate::campaign::engine::Engine;
 use crate::campaign::occurrence::Occurrence;
 use crate::cli::progress::Progress;
 use crate::cli::worker::shutdown_on_signal;
+use crate::dispatch::circuit::FIRST_PROBE_MS;
 use crate::dispatch::{ChannelSet, Circuits, POLL_INTERVAL, Step, Trip, Worker};
 use crate::domain::{millis_to_rfc3339, now_millis};
 use crate::scheduler::owner_id;
@@ -220,8 +221,11 @@ async fn send(
     .with_fallback(engine.fallback());
     let total = pending_count(engine.store(), run.run_id).await?;
     let mut progress = Progress::new("sending", total, false);
-    let horizon =
-        i64::try_from(settings.dispatch.backoff_max.get().as_millis()).unwrap_or(i64::MAX);
+    // Rows held by a circuit come back after its first probe interval: a
+    // rerun after fixing the settings waits for them.
+    let horizon = i64::try_from(settings.dispatch.backoff_max.get().as_millis())
+        .unwrap_or(i64::MAX)
+        .max(FIRST_PROBE_MS);
     let sending = Sending {
         worker: &worker,
         circuits: &circuits,
