@@ -152,12 +152,14 @@ async fn an_apns_key_refused_with_403_opens_the_circuit_and_a_probe_after_the_fi
         );
         assert_eq!(burned(&db, run_id).await, 0, "{}", db.name());
         let refused = sandbox.record().count("apns");
-        // Still refused: one probe per interval, the rest held.
-        steps(&worker, run_id, start + FIRST_PROBE_MS).await;
+        // Still refused: one probe per interval, the rest held (the
+        // interval runs from the answers, a little after `start`).
+        let probe_at = start + FIRST_PROBE_MS + 1_000;
+        steps(&worker, run_id, probe_at).await;
         assert_eq!(sandbox.record().count("apns"), refused + 1, "{}", db.name());
         assert_eq!(circuits.state(Provider::Apns), CircuitState::Open);
         sandbox.faults().refuse_credentials(false);
-        until_done(&worker, &db, run_id, start + FIRST_PROBE_MS).await;
+        until_done(&worker, &db, run_id, probe_at).await;
         assert_eq!(circuits.state(Provider::Apns), CircuitState::Closed);
         assert_eq!(
             counts(&db, run_id).await,
