@@ -21,6 +21,7 @@
 //! | `herald_dead_tokens_total` | counter | |
 //! | `herald_send_seconds` | histogram | `provider` |
 //! | `herald_outbox_depth` | gauge | |
+//! | `herald_circuit_state` | gauge (0 closed, 1 open, 2 half-open) | `provider` |
 //! | `herald_tracking_hits_total` | counter | `kind` |
 //! | `herald_http_requests_total` | counter | `route`, `status` |
 
@@ -32,8 +33,8 @@ use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
-    TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 use super::AppState;
@@ -56,6 +57,8 @@ pub struct Metrics {
     send_seconds: HistogramVec,
     /// Pending outbox rows, set at scrape time.
     outbox_depth: IntGauge,
+    /// Each provider's circuit: 0 closed, 1 open, 2 half-open.
+    circuit_state: IntGaugeVec,
     /// Clicks, opens and receipts through the tracking routes.
     tracking_hits: IntCounterVec,
     /// HTTP requests by matched route and status.
@@ -100,6 +103,14 @@ impl Metrics {
             .expect("valid metric definition"),
             outbox_depth: IntGauge::new("herald_outbox_depth", "Pending outbox rows.")
                 .expect("valid metric definition"),
+            circuit_state: IntGaugeVec::new(
+                Opts::new(
+                    "herald_circuit_state",
+                    "Provider circuit: 0 closed, 1 open (credentials or settings refused), 2 half-open.",
+                ),
+                &["provider"],
+            )
+            .expect("valid metric definition"),
             tracking_hits: counter_vec(
                 "herald_tracking_hits_total",
                 "Tracking route hits by kind.",
@@ -117,12 +128,13 @@ impl Metrics {
 
     /// Registers every metric once.
     fn register_all(&self) {
-        let all: [Box<dyn prometheus::core::Collector>; 7] = [
+        let all: [Box<dyn prometheus::core::Collector>; 8] = [
             Box::new(self.sends.clone()),
             Box::new(self.retries.clone()),
             Box::new(self.dead_tokens.clone()),
             Box::new(self.send_seconds.clone()),
             Box::new(self.outbox_depth.clone()),
+            Box::new(self.circuit_state.clone()),
             Box::new(self.tracking_hits.clone()),
             Box::new(self.http_requests.clone()),
         ];
@@ -147,7 +159,7 @@ impl Metrics {
             .collect();
         let mut sends: HashMap<(&str, &str), u64> = HashMap::new();
         let mut dead = 0;
-        for attempt in attempts {
+        for attempt in attempts.into_iter().filter(|a| a.outcome != "held") {
             let provider = providers
                 .get(&attempt.outbox_id)
                 .copied()
@@ -182,6 +194,11 @@ impl Metrics {
         self.http_requests
             .with_label_values(&[route, &status.to_string()])
             .inc();
+    }
+
+    /// Sets a provider's circuit state (0 closed, 1 open, 2 half-open).
+    pub fn set_circuit_state(&self, provider: &str, state: i64) {
+        self.circuit_state.with_label_values(&[provider]).set(state);
     }
 
     /// Sets the outbox depth gauge.

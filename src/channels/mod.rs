@@ -55,17 +55,53 @@ pub enum Outcome {
         /// The provider's reason (`Unregistered`, `UNREGISTERED`, ...).
         reason: String,
     },
+    /// The provider refused herald itself, not this message: its
+    /// credentials or settings (FCM token endpoint `invalid_grant`, APNs
+    /// 403 `InvalidProviderToken`, SMTP 535, SMS API 401). Nothing can go
+    /// through this provider until an operator fixes `fix`; the
+    /// dispatcher opens the provider's circuit and keeps the message
+    /// pending.
+    Credentials {
+        /// The provider's answer.
+        reason: String,
+        /// The setting to fix, e.g. `[fcm] service_account_file`.
+        fix: String,
+    },
+    /// The provider refused the token for this app (APNs `BadDeviceToken`,
+    /// `DeviceTokenNotForTopic`): a dead token when it is one among
+    /// successes, a wrong topic or endpoint when most sends get it. The
+    /// dispatcher tells which from the provider's recent answers.
+    TokenRejected {
+        /// The provider's reason.
+        reason: String,
+        /// The settings to check if most tokens are refused.
+        fix: String,
+    },
 }
 
 impl Outcome {
     /// A short name for logs and metrics: `delivered`, `retry`,
-    /// `permanent`, `token_gone`.
+    /// `permanent`, `token_gone`, `credentials`, `token_rejected`.
     pub fn kind(&self) -> &'static str {
         match self {
             Outcome::Delivered { .. } => "delivered",
             Outcome::Retry { .. } => "retry",
             Outcome::Permanent { .. } => "permanent",
             Outcome::TokenGone { .. } => "token_gone",
+            Outcome::Credentials { .. } => "credentials",
+            Outcome::TokenRejected { .. } => "token_rejected",
+        }
+    }
+
+    /// The provider's reason, if the send failed.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Outcome::Delivered { .. } => None,
+            Outcome::Retry { reason, .. }
+            | Outcome::Permanent { reason }
+            | Outcome::TokenGone { reason }
+            | Outcome::Credentials { reason, .. }
+            | Outcome::TokenRejected { reason, .. } => Some(reason),
         }
     }
 }

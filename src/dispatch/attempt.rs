@@ -36,6 +36,8 @@ pub(super) enum Fate {
     /// The lease was lost: nothing was sent, or the result was only
     /// logged (the row is another worker's).
     Lost,
+    /// Kept pending, attempt not counted: the provider's circuit is open.
+    Held,
 }
 
 /// What one attempt leaves for the step to record.
@@ -55,6 +57,7 @@ impl Fate {
             OutboxUpdate::Failed => Fate::Failed,
             OutboxUpdate::Redirect { .. } => Fate::Redirected,
             OutboxUpdate::Fallback { .. } => Fate::FellBack,
+            OutboxUpdate::Hold { .. } => Fate::Held,
         }
     }
 }
@@ -111,6 +114,11 @@ impl Worker {
                 format!("the {provider} provider is not configured (fill in [{provider}])");
             return Ok((self.give_up(row, clock, detail), false));
         };
+        // Circuit hook (circuit/gate.rs): an open circuit holds the row.
+        let probe = match self.admit(row, provider, clock.at()) {
+            Ok(probe) => probe,
+            Err(held) => return Ok((Attempted::Record(held), false)),
+        };
         let pass = self.limits.enter(provider).await;
         let Some(deadline) = lease.deadline(clock.at()) else {
             tracing::warn!(
@@ -125,6 +133,12 @@ impl Worker {
         let finished_at = clock.at();
         let throttled = pass.throttled;
         drop(pass);
+        // Circuit hook: the answer feeds the circuit, which may hold the row.
+        let times = [started_at, finished_at];
+        let outcome = match self.settle(row, provider, outcome, probe, times) {
+            Ok(outcome) => outcome,
+            Err(held) => return Ok((Attempted::Record(held), throttled)),
+        };
         let record = self.decide(row, outcome, started_at, finished_at).await?;
         Ok((Attempted::Record(Box::new(record)), throttled))
     }
@@ -165,6 +179,14 @@ impl Worker {
                 record.update = after.update;
                 record.deactivate_device = after.deactivate;
                 record.detail = Some(after.detail);
+            }
+            // `settle` holds or converts these first; should one get here,
+            // it is kept pending rather than failed.
+            Outcome::Credentials { reason, .. } | Outcome::TokenRejected { reason, .. } => {
+                record.update = OutboxUpdate::Hold {
+                    next_attempt_at: finished_at,
+                };
+                record.detail = Some(reason);
             }
         }
         Ok(record)

@@ -22,6 +22,7 @@ use crate::config::Settings;
 use crate::domain::Platform;
 
 use super::DispatchError;
+use super::circuit::Circuits;
 
 /// A delivery provider: the unit of adapters, rate limits and concurrency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -95,6 +96,9 @@ pub struct ChannelSet {
     sms: Option<Arc<dyn Channel>>,
     /// The webhook.
     webhook: Option<Arc<dyn Channel>>,
+    /// Each provider's circuit, shared by every clone of the set (every
+    /// worker of the process).
+    circuits: Arc<Circuits>,
 }
 
 impl ChannelSet {
@@ -196,6 +200,11 @@ impl ChannelSet {
             Provider::Sms => self.sms.as_ref(),
             Provider::Webhook => self.webhook.as_ref(),
         }
+    }
+
+    /// The providers' circuits.
+    pub fn circuits(&self) -> &Arc<Circuits> {
+        &self.circuits
     }
 
     /// The providers that have an adapter.

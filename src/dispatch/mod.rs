@@ -12,6 +12,11 @@
 //!   worker.rs                               lease.rs renews    fallback.rs commit, store)
 //! ```
 //!
+//! Before each send the provider's circuit (`circuit`) is asked whether
+//! it is open; a provider that refuses herald's credentials or settings
+//! opens it, and its messages are held pending, attempts kept, until a
+//! probe gets through.
+//!
 //! [`Worker::step`] does one batch at a given instant (tests drive it);
 //! [`Worker::drain`] and [`Worker::run`] loop on the wall clock.
 //!
@@ -45,6 +50,7 @@
 mod attempt;
 mod backoff;
 mod channels;
+pub mod circuit;
 mod drain;
 mod fallback;
 mod lease;
@@ -55,6 +61,7 @@ mod worker;
 
 pub use backoff::{Backoff, MAX_RETRY_DELAY, RetryPolicy};
 pub use channels::{ChannelSet, Provider};
+pub use circuit::{CircuitState, Circuits, Trip};
 pub use drain::{DrainReport, POLL_INTERVAL};
 pub use fallback::Fallback;
 pub use owner::{owner_id, owner_is_gone};

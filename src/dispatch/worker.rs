@@ -50,6 +50,9 @@ pub struct Tally {
     pub lost: u64,
     /// Sends that waited for their provider's rate limiter.
     pub throttled: u64,
+    /// Kept pending without counting an attempt: the provider's circuit
+    /// is open (credentials or settings refused).
+    pub held: u64,
 }
 
 impl Tally {
@@ -62,6 +65,7 @@ impl Tally {
             Fate::Redirected => &mut self.redirected,
             Fate::FellBack => &mut self.fell_back,
             Fate::Lost => &mut self.lost,
+            Fate::Held => &mut self.held,
         };
         *slot += 1;
         self.throttled += u64::from(throttled);
@@ -77,6 +81,7 @@ impl Tally {
         self.fell_back += other.fell_back;
         self.lost += other.lost;
         self.throttled += other.throttled;
+        self.held += other.held;
     }
 }
 
@@ -264,6 +269,7 @@ fn log_batch(owner: &str, tally: &Tally, [claim_us, send_us, record_us]: [u64; 3
         fell_back = tally.fell_back,
         lost = tally.lost,
         throttled = tally.throttled,
+        held = tally.held,
         "dispatch batch"
     );
 }

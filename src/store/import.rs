@@ -3,6 +3,7 @@
 //! nothing, and reference checks (does this user / item exist?) that see the
 //! rows written earlier in the same transaction.
 
+use super::devices::{Registration, reactivate_registered};
 use super::{StoreError, ctx};
 use crate::domain::{DeviceRecord, EventRecord, ItemRecord, UserRecord};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query, SimpleExpr, Value};
@@ -321,8 +322,9 @@ impl ImportTxn {
     }
 
     /// Inserts devices or moves a known token to its new owner. A token the
-    /// provider reported gone stays inactive: importing it again does not
-    /// revive it.
+    /// provider reported gone stays inactive when imported again, unless
+    /// the row says it was registered after it was deactivated
+    /// (`created_at` newer than the deactivation): then it is active again.
     pub async fn upsert_devices(&self, rows: &[DeviceRecord], now: i64) -> Result<(), StoreError> {
         let rows = last_per_key(rows, |r| (r.platform, r.token.clone()));
         if rows.is_empty() {
@@ -361,6 +363,11 @@ impl ImportTxn {
             .execute(&stmt)
             .await
             .map_err(ctx("upsert devices"))?;
+        let registered: Vec<Registration<'_>> = rows
+            .iter()
+            .filter_map(|r| Some((r.platform.as_str(), r.token.as_str(), r.created_at?)))
+            .collect();
+        reactivate_registered(&self.txn, &registered, now).await?;
         Ok(())
     }
 }

@@ -152,6 +152,14 @@ pub enum OutboxUpdate {
         /// The row for the next channel.
         next: Box<NewOutbox>,
     },
+    /// The provider's circuit is open (it refuses herald's credentials or
+    /// settings): the row stays `pending`, due at `next_attempt_at` (ms),
+    /// and the attempt is not counted: `attempts` is left as it was and
+    /// no `delivery_attempts` row is written (`last_error` says why).
+    Hold {
+        /// When it is due again.
+        next_attempt_at: i64,
+    },
 }
 
 /// One finished attempt, recorded with the row's new state.

@@ -5,12 +5,15 @@
 //! redirects and fallbacks, `leases` concurrent workers, lost leases and
 //! shutdown, `bounds` the `max_attempts` bound and lease renewal,
 //! `durable` results recorded as they arrive and after a lost lease,
-//! `gone` leases of killed processes; `fixtures` and `wrap` hold what
-//! they share.
+//! `gone` leases of killed processes, `circuit` providers refusing
+//! herald's credentials or settings, `reregister` dead tokens registered
+//! again; `fixtures` and `wrap` hold what they share.
 
 mod bounds;
+mod circuit;
 mod dead_tokens;
 mod durable;
+mod reregister;
 pub(crate) mod fixtures;
 mod gone;
 mod leases;

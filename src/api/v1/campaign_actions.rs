@@ -178,7 +178,9 @@ fn classify(outcome: Outcome) -> (String, Option<String>, Option<String>) {
         Outcome::Delivered { provider_id } => (kind, provider_id, None),
         Outcome::Retry { reason, .. }
         | Outcome::Permanent { reason }
-        | Outcome::TokenGone { reason } => (kind, None, Some(reason)),
+        | Outcome::TokenGone { reason }
+        | Outcome::TokenRejected { reason, .. } => (kind, None, Some(reason)),
+        Outcome::Credentials { reason, fix } => (kind, None, Some(format!("{reason}: fix {fix}"))),
     }
 }
 

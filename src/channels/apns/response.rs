@@ -4,8 +4,11 @@
 //! | response | outcome |
 //! |---|---|
 //! | 200 | `Delivered` with the `apns-id` |
-//! | 410, 400 `BadDeviceToken`, 400 `DeviceTokenNotForTopic` | `TokenGone` |
+//! | 410 | `TokenGone` |
+//! | 400 `BadDeviceToken`, 400 `DeviceTokenNotForTopic` | `TokenRejected`: dead, or a wrong topic or endpoint when most tokens get it |
 //! | 403 `ExpiredProviderToken` | `Retry` (the caller refreshes the token) |
+//! | any other 403 (`InvalidProviderToken`, `MissingProviderToken`, ...) | `Credentials`: fix the key, key id or team id |
+//! | 400 `TopicDisallowed`, `BadTopic`, `MissingTopic` | `Credentials`: fix the topic |
 //! | 429, 5xx | `Retry`, honouring `Retry-After` |
 //! | any other | `Permanent` with Apple's reason |
 //!
@@ -73,23 +76,38 @@ pub(crate) fn classify(reply: &ApnsReply, message_id: &str) -> Outcome {
     classify_error(reply, reason)
 }
 
+/// What to fix when APNs refuses the provider token.
+pub(crate) const FIX_KEY: &str =
+    "[apns] key_file, key_id and team_id (the .p8 key of the app's team)";
+
+/// What to fix when APNs refuses the topic or most device tokens.
+pub(crate) const FIX_TOPIC: &str =
+    "[apns] topic (the app's bundle id) and endpoint (sandbox or production)";
+
 /// Classifies a non-200 reply.
 fn classify_error(reply: &ApnsReply, reason: Reason) -> Outcome {
-    let token_gone = matches!(
+    let rejected = matches!(
         reason.known,
         Some(ErrorReason::BadDeviceToken | ErrorReason::DeviceTokenNotForTopic)
+    );
+    let bad_topic = matches!(
+        reason.known,
+        Some(ErrorReason::TopicDisallowed | ErrorReason::BadTopic | ErrorReason::MissingTopic)
     );
     match reply.status {
         410 => Outcome::TokenGone {
             reason: reason.text,
         },
-        400 if token_gone => Outcome::TokenGone {
+        400 if rejected => Outcome::TokenRejected {
             reason: reason.text,
+            fix: FIX_TOPIC.to_owned(),
         },
+        400 if bad_topic => credentials(reason.text, FIX_TOPIC),
         403 if reason.is_expired_provider_token() => Outcome::Retry {
             after: None,
             reason: reason.text,
         },
+        403 => credentials(reason.text, FIX_KEY),
         429 | 500..=599 => Outcome::Retry {
             after: reply.retry_after,
             reason: reason.text,
@@ -97,6 +115,14 @@ fn classify_error(reply: &ApnsReply, reason: Reason) -> Outcome {
         status => Outcome::Permanent {
             reason: format!("HTTP {status} {}", reason.text),
         },
+    }
+}
+
+/// A `Credentials` outcome.
+fn credentials(reason: String, fix: &str) -> Outcome {
+    Outcome::Credentials {
+        reason,
+        fix: fix.to_owned(),
     }
 }
 
@@ -126,11 +152,23 @@ mod tests {
     }
 
     #[test]
-    fn a_bad_token_is_gone_but_a_bad_topic_is_permanent() {
-        let gone = classify(&reply(400, r#"{"reason":"BadDeviceToken"}"#), "id");
-        assert_eq!(gone.kind(), "token_gone");
+    fn a_refused_token_is_for_the_dispatcher_to_judge_and_a_bad_topic_is_a_setting() {
+        let rejected = classify(&reply(400, r#"{"reason":"BadDeviceToken"}"#), "id");
+        assert_eq!(rejected.kind(), "token_rejected");
+        let foreign = classify(&reply(400, r#"{"reason":"DeviceTokenNotForTopic"}"#), "id");
+        assert_eq!(foreign.kind(), "token_rejected");
         let topic = classify(&reply(400, r#"{"reason":"TopicDisallowed"}"#), "id");
-        assert_eq!(topic.kind(), "permanent");
+        assert_eq!(topic, credentials("TopicDisallowed".into(), FIX_TOPIC));
+        let gone = classify(&reply(410, r#"{"reason":"Unregistered"}"#), "id");
+        assert_eq!(gone.kind(), "token_gone");
+    }
+
+    #[test]
+    fn a_refused_provider_token_is_a_credentials_failure_but_an_expired_one_retries() {
+        let invalid = classify(&reply(403, r#"{"reason":"InvalidProviderToken"}"#), "id");
+        assert_eq!(invalid, credentials("InvalidProviderToken".into(), FIX_KEY));
+        let expired = classify(&reply(403, r#"{"reason":"ExpiredProviderToken"}"#), "id");
+        assert_eq!(expired.kind(), "retry");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `EmailChannel`: lettre's pooled async SMTP transport, one message per
-//! `send`, the SMTP reply classified: 2xx delivered, 4xx retry, 5xx
-//! permanent, connection and TLS trouble retry.
+//! `send`, the SMTP reply classified: 2xx delivered, 4xx retry, an
+//! authentication refusal (530, 534, 535, 538) a credentials failure, any
+//! other 5xx permanent, connection and TLS trouble retry.
 
 use lettre::transport::smtp::PoolConfig;
 use lettre::transport::smtp::authentication::Credentials;
@@ -122,10 +123,24 @@ fn queue_id(response: &Response) -> Option<String> {
     (!id.is_empty()).then(|| id.to_owned())
 }
 
-/// SMTP 4xx and transport trouble retry; 5xx is permanent.
+/// SMTP replies that refuse herald's authentication: required (530), too
+/// weak (534), invalid credentials (535), encryption required (538).
+const AUTH_REFUSED: [u16; 4] = [530, 534, 535, 538];
+
+/// What to fix when the relay refuses herald's authentication.
+const FIX_AUTH: &str = "[email] smtp_url (user, tls) and password_file";
+
+/// SMTP 4xx and transport trouble retry; an authentication refusal is a
+/// credentials failure; any other 5xx is permanent.
 fn classify(error: &lettre::transport::smtp::Error) -> Outcome {
     let reason = truncate_reason(&error.to_string());
-    if error.is_permanent() {
+    let code = error.status().map(u16::from);
+    if code.is_some_and(|c| AUTH_REFUSED.contains(&c)) {
+        Outcome::Credentials {
+            reason,
+            fix: FIX_AUTH.to_owned(),
+        }
+    } else if error.is_permanent() {
         Outcome::Permanent { reason }
     } else {
         Outcome::Retry {

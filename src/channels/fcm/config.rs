@@ -49,8 +49,8 @@ impl FcmConfig {
     }
 }
 
-/// The service-account fields herald checks before handing the JSON to
-/// gcp_auth.
+/// The service-account fields herald checks before the token module
+/// reads the JSON.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ServiceAccountFields {
     /// `project_id`, if present.

@@ -4,8 +4,10 @@
 //! Not the `fcm` crate: its 0.9 posts to the legacy API Google shut down
 //! in 2024, on a hard-coded URL. `payload` builds the v1 message, `token`
 //! gets OAuth2 access tokens from the service account's `token_uri` (JWT
-//! bearer grant, via gcp_auth, cached until expiry), `client` posts over one
-//! HTTP/2 client, and `response` classifies Google's error JSON.
+//! bearer grant, cached until expiry, one fetch at a time, backing off
+//! after failures), `client` posts over one HTTP/2 client, and `response`
+//! classifies Google's error JSON. A token endpoint that refuses the
+//! service account makes every send a `Credentials` outcome.
 
 mod client;
 mod config;
@@ -21,7 +23,7 @@ use async_trait::async_trait;
 
 use self::client::FcmClient;
 use self::response::{classify, is_unauthenticated};
-use self::token::AccessTokens;
+use self::token::{AccessTokens, TokenFailure};
 use crate::channels::clock::Clock;
 use crate::channels::{Address, Channel, OutboundMessage, Outcome, PushMessage, RenderedMessage};
 use crate::config::{ConfigError, FcmSettings};
@@ -40,9 +42,6 @@ pub enum FcmError {
     /// The service-account JSON is unusable.
     #[error("fcm.service_account_file: {0}")]
     ServiceAccount(String),
-    /// The token endpoint did not give an access token.
-    #[error("FCM OAuth token: {0}")]
-    Token(String),
     /// reqwest refused the client configuration.
     #[error("cannot build the FCM HTTP client: {0}")]
     Client(#[source] reqwest::Error),
@@ -71,7 +70,7 @@ impl FcmChannel {
         config::ServiceAccountFields::parse(config.service_account.expose())?;
         Ok(Self {
             client: FcmClient::new(&config.endpoint, &config.project_id)?,
-            tokens: AccessTokens::new(config.service_account)?,
+            tokens: AccessTokens::new(&config.service_account)?,
             default_ttl: config.default_ttl,
             clock,
         })
@@ -95,7 +94,7 @@ impl FcmChannel {
         };
         let bearer = match self.tokens.bearer().await {
             Ok(bearer) => bearer,
-            Err(e) => return retry(e.to_string()),
+            Err(failure) => return token_failure(failure),
         };
         match self.client.post(body, bearer.as_str(), now).await {
             Ok(reply) => {
@@ -128,6 +127,24 @@ impl Channel for FcmChannel {
                 reason: "FCM sends push messages to Android and web device tokens only".to_owned(),
             },
         }
+    }
+}
+
+/// What to fix when the token endpoint refuses the service account.
+const FIX_ACCOUNT: &str = "[fcm] service_account_file";
+
+/// The outcome of a send that got no access token.
+fn token_failure(failure: TokenFailure) -> Outcome {
+    if failure.refused {
+        Outcome::Credentials {
+            reason: format!(
+                "the token endpoint refused the service account ({})",
+                failure.reason
+            ),
+            fix: FIX_ACCOUNT.to_owned(),
+        }
+    } else {
+        retry(format!("FCM OAuth token: {}", failure.reason))
     }
 }
 

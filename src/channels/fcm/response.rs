@@ -6,6 +6,8 @@
 //! | `UNREGISTERED` (404) | `TokenGone` |
 //! | `INVALID_ARGUMENT` about the registration token | `TokenGone` |
 //! | 401 `UNAUTHENTICATED` | `Retry` (the caller drops the access token) |
+//! | `SENDER_ID_MISMATCH` (403) | `TokenRejected`: the token is another project's |
+//! | 403 `PERMISSION_DENIED` | `Credentials`: the account may not send for the project |
 //! | `QUOTA_EXCEEDED` (429), `UNAVAILABLE` (503), `INTERNAL` (500), other 5xx | `Retry`, honouring `Retry-After` |
 //! | any other | `Permanent` with FCM's code and message |
 //!
@@ -93,9 +95,19 @@ fn classify_error(reply: &FcmReply, error: &ErrorBody) -> Outcome {
     match (reply.status, code) {
         (_, "UNREGISTERED") => Outcome::TokenGone { reason },
         (_, "INVALID_ARGUMENT") if is_about_token(error) => Outcome::TokenGone { reason },
+        (_, "SENDER_ID_MISMATCH") => Outcome::TokenRejected {
+            reason,
+            fix: "[fcm] project_id (the project the apps register with)".to_owned(),
+        },
         (401, _) => Outcome::Retry {
             after: None,
             reason,
+        },
+        (403, _) => Outcome::Credentials {
+            reason,
+            fix: "[fcm] service_account_file and project_id (an account allowed to send \
+                  for the project)"
+                .to_owned(),
         },
         (_, "QUOTA_EXCEEDED" | "UNAVAILABLE" | "INTERNAL") | (429 | 500..=599, _) => {
             Outcome::Retry {
@@ -189,6 +201,14 @@ mod tests {
                 reason: "QUOTA_EXCEEDED: Quota exceeded".into()
             }
         );
+    }
+
+    #[test]
+    fn a_foreign_token_is_rejected_and_a_forbidden_account_is_a_credentials_failure() {
+        let foreign = error(403, "PERMISSION_DENIED", "", "SENDER_ID_MISMATCH");
+        assert_eq!(classify(&reply(403, &foreign)).kind(), "token_rejected");
+        let denied = error(403, "PERMISSION_DENIED", "Permission denied", "");
+        assert_eq!(classify(&reply(403, &denied)).kind(), "credentials");
     }
 
     #[test]

@@ -214,8 +214,12 @@ fn check(state: &ApnsState, token: &str, headers: &HeaderMap, body: &[u8]) -> Re
     }
 }
 
-/// The provider token: present, signed, for this key and team, fresh.
+/// The provider token: present, signed, for this key and team, fresh;
+/// refused while the faults refuse credentials (a revoked key).
 fn check_auth(state: &ApnsState, headers: &HeaderMap) -> Result<(), Refusal> {
+    if state.shared.faults.refuses_credentials() {
+        return Err(Refusal::new(403, "InvalidProviderToken"));
+    }
     let value = header(headers, "authorization")
         .ok_or_else(|| Refusal::new(403, "MissingProviderToken"))?;
     let token = value

@@ -16,6 +16,12 @@
 //! The transient three carry the configured Retry-After. Decisions are, in
 //! order: a dead address, then the "fail next N" queue, then the random
 //! error rate (a ChaCha stream from the seed, so a run is reproducible).
+//!
+//! Apart from those per-request failures, [`FaultInjector::refuse_credentials`]
+//! makes every provider refuse herald's credentials until it is turned
+//! off, as a revoked key or a wrong password would: the FCM token endpoint
+//! answers 400 `invalid_grant`, APNs 403 `InvalidProviderToken`, SMTP 535
+//! at `AUTH` (530 at `MAIL` without it), the SMS API 401 code 20003.
 
 use std::collections::{BTreeSet, VecDeque};
 use std::str::FromStr;
@@ -134,6 +140,8 @@ struct State {
     /// Valid requests decided so far, counted on arrival, before the
     /// latency: what had reached the provider at a given moment.
     arrivals: u64,
+    /// Every provider refuses herald's credentials.
+    refuse_credentials: bool,
 }
 
 /// A shared, run-time adjustable fault plan. Cheap to clone.
@@ -149,6 +157,7 @@ impl FaultInjector {
             queue: VecDeque::new(),
             rng,
             arrivals: 0,
+            refuse_credentials: false,
         })))
     }
 
@@ -182,6 +191,17 @@ impl FaultInjector {
     /// Sets the latency added to every answer.
     pub fn set_latency(&self, latency: Duration) {
         self.lock().faults.latency = latency;
+    }
+
+    /// Makes every provider refuse herald's credentials (`true`) or accept
+    /// them again (`false`).
+    pub fn refuse_credentials(&self, refuse: bool) {
+        self.lock().refuse_credentials = refuse;
+    }
+
+    /// Whether the providers refuse herald's credentials.
+    pub fn refuses_credentials(&self) -> bool {
+        self.lock().refuse_credentials
     }
 
     /// Decides the fate of one request to `address`.
@@ -273,6 +293,16 @@ mod tests {
         assert_eq!(first, draw());
         let failed = first.iter().filter(|f| **f).count();
         assert!((250..350).contains(&failed), "{failed} failures");
+    }
+
+    #[test]
+    fn refused_credentials_last_until_turned_off() {
+        let faults = FaultInjector::default();
+        assert!(!faults.refuses_credentials());
+        faults.refuse_credentials(true);
+        assert!(faults.refuses_credentials());
+        faults.refuse_credentials(false);
+        assert!(!faults.refuses_credentials());
     }
 
     #[test]

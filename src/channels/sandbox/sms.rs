@@ -217,8 +217,9 @@ fn check(
     field: &dyn Fn(&str) -> Option<String>,
 ) -> Result<(), Refusal> {
     let config = &state.config;
-    let authorized =
-        basic_auth(headers).is_some_and(|(u, p)| u == config.account_sid && p == config.auth_token);
+    let authorized = !state.shared.faults.refuses_credentials()
+        && basic_auth(headers)
+            .is_some_and(|(u, p)| u == config.account_sid && p == config.auth_token);
     if !authorized || sid != config.account_sid {
         return Err(Refusal::new(401, 20003, "Authenticate"));
     }

@@ -6,7 +6,9 @@
 //! retried (honouring `Retry-After`); the invalid-number family (21211
 //! invalid `To`, 21614 not a mobile number, 21217, 21401, 21407) and
 //! 21610 (the recipient replied STOP) are permanent with a reason saying
-//! so, as is every other 4xx.
+//! so, as is every other 4xx. A 401 (the account SID and token refused)
+//! and the codes for a `From` the account cannot send from (21212, 21606,
+//! 21659) are credentials failures: no message can go until they are fixed.
 
 use std::time::Duration;
 
@@ -19,6 +21,8 @@ use crate::channels::http::truncate_reason;
 const INVALID_NUMBER: &[u64] = &[21211, 21217, 21401, 21407, 21408, 21612, 21614];
 /// Twilio code for a recipient who unsubscribed (replied STOP).
 const UNSUBSCRIBED: u64 = 21610;
+/// Twilio codes meaning the `From` number is not the account's to send from.
+const BAD_SENDER: &[u64] = &[21212, 21606, 21659];
 
 /// The form fields of one send.
 pub fn form<'a>(
@@ -59,6 +63,8 @@ pub fn classify(status: u16, body: &str, retry_after: Option<Duration>) -> Outco
             after: retry_after,
             reason,
         },
+        (401, _) => credentials(reason, "[sms] account_sid and auth_token_file"),
+        (_, Some(code)) if BAD_SENDER.contains(&code) => credentials(reason, "[sms] from"),
         (_, Some(code)) if INVALID_NUMBER.contains(&code) => Outcome::Permanent {
             reason: format!("invalid number: {reason}"),
         },
@@ -66,6 +72,14 @@ pub fn classify(status: u16, body: &str, retry_after: Option<Duration>) -> Outco
             reason: format!("recipient unsubscribed: {reason}"),
         },
         _ => Outcome::Permanent { reason },
+    }
+}
+
+/// A `Credentials` outcome.
+fn credentials(reason: String, fix: &str) -> Outcome {
+    Outcome::Credentials {
+        reason,
+        fix: fix.to_owned(),
     }
 }
 
@@ -110,6 +124,20 @@ mod tests {
             classify(503, "", None),
             Outcome::Retry { after: None, .. }
         ));
-        assert!(matches!(classify(401, "", None), Outcome::Permanent { .. }));
+        assert!(matches!(classify(403, "", None), Outcome::Permanent { .. }));
+    }
+
+    #[test]
+    fn refused_credentials_or_sender_are_credentials_failures() {
+        let refused = classify(401, r#"{"code":20003,"message":"Authenticate"}"#, None);
+        assert_eq!(
+            refused,
+            credentials(
+                "HTTP 401: 20003 Authenticate".into(),
+                "[sms] account_sid and auth_token_file"
+            )
+        );
+        let sender = classify(400, r#"{"code":21606,"message":"not yours"}"#, None);
+        assert!(matches!(sender, Outcome::Credentials { fix, .. } if fix == "[sms] from"));
     }
 }

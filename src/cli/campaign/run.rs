@@ -9,11 +9,17 @@
 //! The command returns once nothing is due: messages deferred by quiet
 //! hours (or retried later than the longest backoff) stay pending for
 //! `herald worker` or `herald serve`, and the summary says so.
+//!
+//! When a provider refuses herald's credentials or settings (its circuit
+//! opens), the command stops at once and exits non-zero with one line
+//! naming the channel, the provider's answer and the setting to fix; the
+//! messages stay pending, so a rerun after the fix sends them.
 
 use crate::campaign::engine::Engine;
 use crate::cli::progress::Progress;
 use crate::cli::worker::shutdown_on_signal;
-use crate::dispatch::{ChannelSet, POLL_INTERVAL, Step, Worker};
+use crate::dispatch::circuit::FIRST_PROBE_MS;
+use crate::dispatch::{ChannelSet, Circuits, POLL_INTERVAL, Step, Trip, Worker};
 use crate::domain::{millis_to_rfc3339, now_millis};
 use crate::scheduler::owner_id;
 use crate::store::{RunRow, Store};
@@ -111,14 +117,15 @@ pub async fn run(engine: &Engine, args: &RunArgs, json: bool) -> anyhow::Result<
     };
     let sending = async {
         if args.dry_run || args.plan_only {
-            return Ok(false);
+            return Ok(Ended::Drained);
         }
         send(engine, &run, &owner, shutdown.clone(), planned).await
     };
     let (planning, sending) = tokio::join!(planning, sending);
     planning?;
-    let interrupted = sending?;
-    if !interrupted && !args.dry_run && !args.plan_only {
+    let ended = sending?;
+    let interrupted = ended == Ended::Interrupted;
+    if ended == Ended::Drained && !args.dry_run && !args.plan_only {
         engine.finish_if_drained(run.run_id, now_millis()).await?;
     }
     if let Some(path) = &args.plan_out {
@@ -131,6 +138,13 @@ pub async fn run(engine: &Engine, args: &RunArgs, json: bool) -> anyhow::Result<
     summary.interrupted = interrupted;
     summary.plan_out = args.plan_out.as_ref().map(|p| p.display().to_string());
     print(&summary, json)?;
+    if let Ended::Refused(trip) = ended {
+        anyhow::bail!(
+            "{trip} ({} messages kept pending: rerun `herald campaign run {}` once fixed)",
+            summary.pending,
+            args.id
+        );
+    }
     if interrupted {
         anyhow::bail!(
             "interrupted: {} messages still pending; rerun `herald campaign run {}` to resume",
@@ -175,18 +189,30 @@ async fn plan(
     Ok(())
 }
 
+/// How the sending ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Ended {
+    /// Nothing left due (or the campaign stopped being scheduled).
+    Drained,
+    /// Ctrl-C.
+    Interrupted,
+    /// A provider refused herald's credentials or settings.
+    Refused(Trip),
+}
+
 /// Sends the run's due outbox rows, from the first planned page on,
-/// until the plan is complete and none is due now, or Ctrl-C; true when
-/// interrupted.
+/// until the plan is complete and none is due now, Ctrl-C, or a
+/// provider's circuit opens.
 async fn send(
     engine: &Engine,
     run: &RunRow,
     owner: &str,
     shutdown: watch::Receiver<bool>,
     planned: watch::Receiver<bool>,
-) -> anyhow::Result<bool> {
+) -> anyhow::Result<Ended> {
     let settings = engine.settings();
     let channels = ChannelSet::from_settings(settings)?;
+    let circuits = channels.circuits().clone();
     let worker = Worker::new(
         engine.store().clone(),
         channels,
@@ -196,10 +222,14 @@ async fn send(
     .with_fallback(engine.fallback());
     let total = pending_count(engine.store(), run.run_id).await?;
     let mut progress = Progress::new("sending", total, false);
-    let horizon =
-        i64::try_from(settings.dispatch.backoff_max.get().as_millis()).unwrap_or(i64::MAX);
+    // Rows held by a circuit come back after its first probe interval: a
+    // rerun after fixing the settings waits for them.
+    let horizon = i64::try_from(settings.dispatch.backoff_max.get().as_millis())
+        .unwrap_or(i64::MAX)
+        .max(FIRST_PROBE_MS);
     let sending = Sending {
         worker: &worker,
+        circuits: &circuits,
         engine,
         run,
         horizon,
@@ -207,15 +237,17 @@ async fn send(
     let result = sending.drain(shutdown, planned, &mut progress).await;
     progress.finish();
     let released = worker.release().await;
-    let interrupted = result?;
+    let ended = result?;
     released?;
-    Ok(interrupted)
+    Ok(ended)
 }
 
 /// What the stepping loop works with.
 struct Sending<'a> {
     /// The worker.
     worker: &'a Worker,
+    /// Its providers' circuits.
+    circuits: &'a Circuits,
     /// The engine (campaign status).
     engine: &'a Engine,
     /// The run being sent.
@@ -225,17 +257,17 @@ struct Sending<'a> {
 }
 
 impl Sending<'_> {
-    /// The stepping loop behind [`send`]: returns (true) when the
-    /// shutdown flag turns true, (false) once the plan is complete and
-    /// nothing is left due within `horizon` ms, or the campaign stopped
-    /// being `scheduled`. While the plan grows, an idle worker waits for
-    /// the next page.
+    /// The stepping loop behind [`send`]: returns when the shutdown flag
+    /// turns true, when a provider's circuit opens, or once the plan is
+    /// complete and nothing is left due within `horizon` ms, or the
+    /// campaign stopped being `scheduled`. While the plan grows, an idle
+    /// worker waits for the next page.
     async fn drain(
         &self,
         mut shutdown: watch::Receiver<bool>,
         mut planned: watch::Receiver<bool>,
         progress: &mut Progress,
-    ) -> anyhow::Result<bool> {
+    ) -> anyhow::Result<Ended> {
         let mut done = 0;
         let mut sized = *planned.borrow();
         while !*shutdown.borrow() {
@@ -246,7 +278,11 @@ impl Sending<'_> {
                 progress.set_total(done + pending);
             }
             let now = now_millis();
-            match self.worker.step(now, Some(self.run.run_id)).await? {
+            let step = self.worker.step(now, Some(self.run.run_id)).await?;
+            if let Some(trip) = self.circuits.tripped() {
+                return Ok(Ended::Refused(trip));
+            }
+            match step {
                 Step::Worked(tally) => {
                     done += tally.delivered + tally.failed;
                     progress.set(done);
@@ -256,14 +292,14 @@ impl Sending<'_> {
                     let _ = tokio::time::timeout(PAGE_WAIT, planned.changed()).await;
                     continue;
                 }
-                Step::Idle { next_due: None } => return Ok(false),
+                Step::Idle { next_due: None } => return Ok(Ended::Drained),
                 Step::Idle {
                     next_due: Some(due),
-                } if due > now + self.horizon => return Ok(false),
+                } if due > now + self.horizon => return Ok(Ended::Drained),
                 Step::Idle { .. }
                     if !still_scheduled(self.engine, self.run.campaign_id).await? =>
                 {
-                    return Ok(false);
+                    return Ok(Ended::Drained);
                 }
                 Step::Idle { .. } => {}
             }
@@ -272,7 +308,7 @@ impl Sending<'_> {
                 _ = shutdown.changed() => {}
             }
         }
-        Ok(true)
+        Ok(Ended::Interrupted)
     }
 }
 

@@ -65,7 +65,7 @@ fn apply_update(stmt: &mut UpdateStatement, attempt: &AttemptRecord) {
                     attempt.provider_message_id.clone(),
                 );
         }
-        OutboxUpdate::Retry { next_attempt_at } => {
+        OutboxUpdate::Retry { next_attempt_at } | OutboxUpdate::Hold { next_attempt_at } => {
             stmt.value(col("next_attempt_at"), *next_attempt_at)
                 .value(col("last_error"), detail);
         }
@@ -106,9 +106,11 @@ async fn update_row(
     txn: &DatabaseTransaction,
     attempt: &AttemptRecord,
 ) -> Result<bool, StoreError> {
+    // A hold gives the row back without counting the claim's attempt.
+    let held = i32::from(matches!(attempt.update, OutboxUpdate::Hold { .. }));
     let mut stmt = Query::update();
     stmt.table(col("outbox"))
-        .value(col("attempts"), attempt.attempt)
+        .value(col("attempts"), attempt.attempt.saturating_sub(held))
         .value(col("lease_owner"), Value::String(None))
         .value(col("lease_until"), Value::BigInt(None))
         .value(col("updated_at"), attempt.finished_at)
@@ -165,9 +167,16 @@ async fn record_one(
     txn: &DatabaseTransaction,
     attempt: &AttemptRecord,
 ) -> Result<bool, StoreError> {
-    insert_attempt(txn, attempt).await?;
+    // A hold is not an attempt: nothing is logged for it.
+    let held = matches!(attempt.update, OutboxUpdate::Hold { .. });
+    if !held {
+        insert_attempt(txn, attempt).await?;
+    }
     if !update_row(txn, attempt).await? {
         return Ok(false);
+    }
+    if held {
+        return Ok(true);
     }
     if let OutboxUpdate::Fallback { next } = &attempt.update {
         insert_outbox(txn, std::slice::from_ref(&**next)).await?;

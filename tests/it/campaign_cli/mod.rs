@@ -3,8 +3,10 @@
 //! with offset), a bad file exits 1 naming the field, dry runs write
 //! byte-identical plans, pause/resume/cancel move the status, a draft is
 //! edited and scheduled, explain says why. Sending to the sandbox (`campaign run`, `serve`, Ctrl-C) is in
-//! [`sending`].
+//! [`sending`]; a provider refusing herald's credentials (the run stops
+//! with one line, messages kept pending) in [`circuit`].
 
+mod circuit;
 mod sending;
 
 use crate::helpers::{TestDb, apns_token, sqlite, write};

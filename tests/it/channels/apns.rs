@@ -159,17 +159,16 @@ async fn a_payload_over_4096_bytes_is_permanent_and_never_sent() {
 }
 
 #[tokio::test]
-async fn a_malformed_or_foreign_device_token_is_token_gone() {
+async fn a_refused_or_foreign_device_token_is_rejected_and_a_malformed_one_gone() {
     let (sandbox, key) = sandbox().await;
     let adapter = channel(&sandbox, &key, &ManualClock::at(unix_now()));
     let short = adapter
         .send(&push_to(1, Platform::Ios, &"ab".repeat(31), push_message()))
         .await;
-    assert_eq!(
-        short,
-        Outcome::TokenGone {
-            reason: "BadDeviceToken".into()
-        }
+    assert!(
+        matches!(&short, Outcome::TokenRejected { reason, fix }
+            if reason == "BadDeviceToken" && fix.contains("[apns] topic")),
+        "{short:?}"
     );
     let not_hex = adapter
         .send(&push_to(2, Platform::Ios, "not-a-token", push_message()))
@@ -183,26 +182,21 @@ async fn a_malformed_or_foreign_device_token_is_token_gone() {
         },
     );
     let foreign = adapter.send(&ios(3)).await;
-    assert_eq!(
-        foreign,
-        Outcome::TokenGone {
-            reason: "DeviceTokenNotForTopic".into()
-        }
-    );
+    assert_eq!(foreign.kind(), "token_rejected");
+    assert_eq!(foreign.reason(), Some("DeviceTokenNotForTopic"));
 }
 
 #[tokio::test]
-async fn other_client_errors_are_permanent_with_apples_reason_even_unknown_ones() {
+async fn a_wrong_topic_is_a_settings_failure_and_other_client_errors_are_permanent() {
     let (sandbox, key) = sandbox().await;
     let mut wrong_topic = config(&sandbox.apns_url, &key.private_pem);
     wrong_topic.topic = "com.example.other".into();
     let adapter = ApnsChannel::new(wrong_topic).unwrap();
     let outcome = adapter.send(&ios(1)).await;
-    assert_eq!(
-        outcome,
-        Outcome::Permanent {
-            reason: "HTTP 400 TopicDisallowed".into()
-        }
+    assert!(
+        matches!(&outcome, Outcome::Credentials { reason, fix }
+            if reason == "TopicDisallowed" && fix.contains("[apns] topic")),
+        "{outcome:?}"
     );
     sandbox.faults().fail_next(
         1,

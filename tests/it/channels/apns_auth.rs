@@ -68,16 +68,15 @@ async fn a_token_issued_over_an_hour_ago_is_refused_by_the_sandbox_and_replaced(
 }
 
 #[tokio::test]
-async fn a_token_signed_with_another_key_is_refused_as_invalid() {
+async fn a_token_signed_with_another_key_is_a_credentials_failure() {
     let (sandbox, _) = sandbox().await;
     let stranger = apns_key();
     let adapter = channel(&sandbox, &stranger, &ManualClock::at(unix_now()));
     let outcome = adapter.send(&ios(1)).await;
-    assert_eq!(
-        outcome,
-        Outcome::Permanent {
-            reason: "HTTP 403 InvalidProviderToken".into()
-        }
+    assert!(
+        matches!(&outcome, Outcome::Credentials { reason, fix }
+            if reason == "InvalidProviderToken" && fix.contains("[apns] key_file")),
+        "{outcome:?}"
     );
 }
 

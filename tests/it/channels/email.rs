@@ -192,7 +192,7 @@ async fn a_closed_relay_is_retry() {
 }
 
 #[tokio::test]
-async fn smtp_auth_uses_the_configured_credentials() {
+async fn smtp_auth_uses_the_configured_credentials_and_a_refusal_is_a_credentials_failure() {
     let mut config = SandboxConfig::default();
     config.smtp.credentials = Some(("herald".into(), "s3cret".into()));
     let sandbox = sandbox(config).await;
@@ -210,7 +210,8 @@ async fn smtp_auth_uses_the_configured_credentials() {
     let bad = EmailChannel::new(email_config, ManualClock::at(NOW).clock()).unwrap();
     let outcome = bad.send(&email_to(2, "ana@example.com", email())).await;
     assert!(
-        matches!(&outcome, Outcome::Permanent { reason } if !reason.contains("wrong")),
+        matches!(&outcome, Outcome::Credentials { reason, fix }
+            if reason.contains("535") && !reason.contains("wrong") && fix.starts_with("[email]")),
         "{outcome:?}"
     );
 }

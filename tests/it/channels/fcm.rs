@@ -169,21 +169,20 @@ async fn an_invalid_registration_token_is_token_gone() {
 }
 
 #[tokio::test]
-async fn a_message_for_another_project_is_permanent() {
+async fn a_message_for_another_project_is_a_rejected_token_for_the_dispatcher_to_judge() {
     let sandbox = sandbox_with(FcmSandboxConfig::default()).await;
     let mut config = sandbox.demo_fcm_config();
     config.project_id = "someone-elses-project".into();
     let outcome = FcmChannel::new(config).unwrap().send(&android(1)).await;
-    assert_eq!(
-        outcome,
-        Outcome::Permanent {
-            reason: "SENDER_ID_MISMATCH: SenderId mismatch".into()
-        }
+    assert!(
+        matches!(&outcome, Outcome::TokenRejected { reason, fix }
+            if reason == "SENDER_ID_MISMATCH: SenderId mismatch" && fix.contains("[fcm] project_id")),
+        "{outcome:?}"
     );
 }
 
 #[tokio::test]
-async fn other_fcm_errors_are_permanent_and_server_errors_retried() {
+async fn a_403_is_a_credentials_failure_and_server_errors_are_retried() {
     let sandbox = sandbox_with(FcmSandboxConfig::default()).await;
     let adapter = channel(&sandbox);
     sandbox.faults().fail_next(
@@ -193,7 +192,7 @@ async fn other_fcm_errors_are_permanent_and_server_errors_retried() {
             reason: "THIRD_PARTY_AUTH_ERROR".into(),
         },
     );
-    assert_eq!(adapter.send(&android(1)).await.kind(), "permanent");
+    assert_eq!(adapter.send(&android(1)).await.kind(), "credentials");
     sandbox.faults().fail_next(
         1,
         Failure::Custom {
@@ -205,18 +204,39 @@ async fn other_fcm_errors_are_permanent_and_server_errors_retried() {
 }
 
 #[tokio::test]
-async fn a_refused_token_grant_is_a_retry_not_a_crash() {
+async fn a_refused_token_grant_is_a_credentials_failure_and_the_endpoint_is_asked_once() {
     let stranger = FcmSandboxConfig {
         client_email: Some("someone@else.example".into()),
         ..FcmSandboxConfig::default()
     };
     let sandbox = sandbox_with(stranger).await;
-    let outcome = channel(&sandbox).send(&android(1)).await;
-    assert!(
-        matches!(&outcome, Outcome::Retry { reason, .. } if reason.contains("OAuth")),
-        "{outcome:?}"
-    );
+    let adapter = channel(&sandbox);
+    let messages: Vec<_> = (0..50).map(android).collect();
+    let outcomes = futures_util::future::join_all(messages.iter().map(|m| adapter.send(m))).await;
+    for outcome in &outcomes {
+        assert!(
+            matches!(outcome, Outcome::Credentials { reason, fix }
+                if reason.contains("invalid_grant") && fix == "[fcm] service_account_file"),
+            "{outcome:?}"
+        );
+    }
+    assert_eq!(adapter.send(&android(51)).await.kind(), "credentials");
+    assert_eq!(sandbox.record().count(OAUTH_PROVIDER), 1);
     assert_eq!(sandbox.record().count(PROVIDER), 0);
+}
+
+#[tokio::test]
+async fn a_token_endpoint_refusing_then_accepting_the_account_is_asked_again_after_a_backoff() {
+    let sandbox = sandbox_with(FcmSandboxConfig::default()).await;
+    let adapter = channel(&sandbox);
+    sandbox.faults().refuse_credentials(true);
+    assert_eq!(adapter.send(&android(1)).await.kind(), "credentials");
+    sandbox.faults().refuse_credentials(false);
+    assert_eq!(adapter.send(&android(2)).await.kind(), "credentials");
+    assert_eq!(sandbox.record().count(OAUTH_PROVIDER), 1, "backing off");
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    assert_eq!(adapter.send(&android(3)).await.kind(), "delivered");
+    assert_eq!(sandbox.record().count(OAUTH_PROVIDER), 2);
 }
 
 #[tokio::test]

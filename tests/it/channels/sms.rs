@@ -157,7 +157,9 @@ async fn throttling_and_wrong_credentials_are_classified() {
     let wrong = SmsChannel::new(config, ManualClock::at(unix_now()).clock()).unwrap();
     let outcome = wrong.send(&sms_to(2, "+14155550123", "hi", None)).await;
     assert!(
-        matches!(&outcome, Outcome::Permanent { reason } if reason.contains("20003") && !reason.contains("wrong-token")),
+        matches!(&outcome, Outcome::Credentials { reason, fix }
+            if reason.contains("20003") && !reason.contains("wrong-token")
+                && fix == "[sms] account_sid and auth_token_file"),
         "{outcome:?}"
     );
 }

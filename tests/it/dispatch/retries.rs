@@ -72,7 +72,7 @@ async fn a_permanent_error_fails_the_row_without_a_retry() {
         let sandbox = sandbox().await;
         let failure = Failure::Custom {
             status: 400,
-            reason: "TopicDisallowed".to_owned(),
+            reason: "BadCollapseId".to_owned(),
         };
         sandbox.faults().fail_next(1, failure);
         let run_id = pushes(&db, 1).await;
@@ -91,11 +91,7 @@ async fn a_permanent_error_fails_the_row_without_a_retry() {
         assert_eq!(attempts.len(), 1, "{}", db.name());
         assert_eq!(attempts[0].outcome, "permanent");
         let detail = attempts[0].detail.clone().unwrap_or_default();
-        assert!(
-            detail.contains("TopicDisallowed"),
-            "{}: {detail}",
-            db.name()
-        );
+        assert!(detail.contains("BadCollapseId"), "{}: {detail}", db.name());
         assert_eq!(sandbox.record().count("apns"), 1, "{}", db.name());
         sandbox.shutdown().await;
     }

@@ -56,8 +56,12 @@ pub(super) async fn token(
     response
 }
 
-/// Checks the grant and issues an access token.
+/// Checks the grant and issues an access token; refuses every grant while
+/// the faults refuse credentials (a revoked or deleted key).
 fn grant(state: &FcmState, body: &[u8]) -> Result<String, OAuthError> {
+    if state.shared.faults.refuses_credentials() {
+        return Err(("invalid_grant", "Invalid JWT Signature."));
+    }
     let form: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
     let field = |name: &str| {
         form.iter()

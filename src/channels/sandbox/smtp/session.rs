@@ -85,6 +85,7 @@ where
                 return Ok(End::StartTls(io.into_inner()));
             }
             "AUTH" => auth(&mut io, state, &mut tx, arg).await?,
+            "MAIL" if open_relay_refusing(state) => "530 5.7.0 Authentication required".to_owned(),
             "MAIL" => mail(&mut tx, arg),
             "RCPT" => match rcpt(state, &mut tx, arg).await {
                 Some(reply) => reply,
@@ -194,6 +195,7 @@ where
         initial.to_owned()
     };
     let accepted = match &state.config.credentials {
+        _ if state.shared.faults.refuses_credentials() => false,
         None => true,
         Some((user, password)) => {
             plain_credentials(&response).is_some_and(|(u, p)| &u == user && &p == password)
@@ -217,6 +219,13 @@ fn plain_credentials(response: &str) -> Option<(String, String)> {
     let mut parts = text.split('\0');
     let (_, user, password) = (parts.next()?, parts.next()?, parts.next()?);
     Some((user.to_owned(), password.to_owned()))
+}
+
+/// Whether a relay without configured credentials is refusing every
+/// sender (the faults refuse credentials): it then wants an `AUTH` it
+/// will not accept.
+fn open_relay_refusing(state: &SmtpState) -> bool {
+    state.config.credentials.is_none() && state.shared.faults.refuses_credentials()
 }
 
 /// `MAIL FROM:<address> [params]`.
