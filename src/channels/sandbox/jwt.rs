@@ -1,5 +1,5 @@
 //! A lenient JWT reader for the sandbox: splits a compact JWT, decodes its
-//! header and claims whether or not the base64url is padded (gcp_auth pads,
+//! header and claims whether or not the base64url is padded (some clients pad,
 //! `jsonwebtoken::decode` refuses padding), and verifies the signature with
 //! jsonwebtoken's crypto over the exact bytes that were signed.
 

@@ -1,6 +1,6 @@
 //! The sandbox's OAuth2 token endpoint: the JWT bearer grant (RFC 7523) a
 //! Google service account makes, answered with Google's JSON. The assertion
-//! is read leniently (gcp_auth pads its base64url) and its RS256 signature
+//! is read leniently (some clients pad their base64url) and its RS256 signature
 //! verified against the configured public key.
 
 use std::sync::Arc;
