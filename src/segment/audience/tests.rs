@@ -75,9 +75,63 @@ fn an_unknown_variable_is_rejected_with_its_position() {
 
 #[test]
 fn a_rule_that_is_not_boolean_fails_for_the_user_with_a_message() {
-    let err = Audience::compile("age + 1", &attrs())
+    let err = Audience::compile("first_name", &attrs())
         .unwrap()
         .matches(&user(), 0)
         .unwrap_err();
     assert!(err.to_string().contains("not true or false"), "{err}");
+}
+
+#[test]
+fn a_rule_known_not_to_be_boolean_is_refused_when_compiled() {
+    let err = Audience::compile("age + 1", &attrs()).unwrap_err();
+    assert!(err.to_string().contains("must be true or false"), "{err}");
+}
+
+#[test]
+fn an_unknown_function_is_refused_with_its_line_and_column() {
+    let err = Audience::compile("has_push &&\n  frobnicate(country)", &attrs()).unwrap_err();
+    assert_eq!(
+        err,
+        AudienceError::UnknownFunction {
+            name: "frobnicate".into(),
+            line: 2,
+            column: 3
+        }
+    );
+}
+
+#[test]
+fn every_listed_function_exists_in_the_cel_runtime() {
+    for name in crate::segment::cel_check::FUNCTIONS {
+        let declared = [format!("{name}()"), format!("'a'.{name}()")]
+            .iter()
+            .any(|probe| {
+                let program = cel::Program::compile(probe).unwrap();
+                !matches!(
+                    program.execute(&Context::default()),
+                    Err(cel::ExecutionError::UndeclaredReference(n)) if n.as_str() == name
+                )
+            });
+        assert!(declared, "{name} is not a CEL function");
+    }
+}
+
+#[test]
+fn the_largest_accepted_expression_evaluates_on_a_small_stack() {
+    use crate::segment::cel_limits::{MAX_NESTING, MAX_OPERATORS};
+    let chain = vec!["-age"; MAX_OPERATORS / 2].join("+");
+    let source = format!(
+        "{}{chain}{} < 0",
+        "(".repeat(MAX_NESTING),
+        ")".repeat(MAX_NESTING)
+    );
+    let audience = Audience::compile(&source, &attrs()).unwrap();
+    let run = std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(move || audience.matches(&user(), 0))
+        .unwrap()
+        .join()
+        .expect("no stack overflow on 256 KiB");
+    assert_eq!(run, Ok(true));
 }
