@@ -23,8 +23,15 @@ pub struct RowError {
 }
 
 impl RowError {
-    /// A problem with one column.
+    /// A problem with one column (a column with an empty name is reported
+    /// as the row's, so the message still names where to look).
     pub fn new(field: &str, reason: impl Into<String>) -> Self {
+        if field.is_empty() {
+            return Self {
+                field: "row".to_owned(),
+                reason: format!("a column with an empty name: {}", reason.into()),
+            };
+        }
         Self {
             field: field.to_owned(),
             reason: reason.into(),
