@@ -14,13 +14,15 @@
 //! | `GET /metrics` | Prometheus text ([`metrics`]); needs an API key, like `/api/v1` |
 //!
 //! The authenticated JSON API lives under `/api/v1` ([`v1`], keys in [`auth`]),
-//! the HTML dashboard under `/dashboard` ([`dashboard`]).
+//! the HTML dashboard under `/dashboard` ([`dashboard`]). The accept loop
+//! ([`server`]) bounds connections, header reads and handler time.
 
 pub mod auth;
 pub mod dashboard;
 pub mod error;
 pub mod metrics;
 pub mod privacy;
+pub mod server;
 pub mod tracking;
 pub mod unsubscribe;
 pub mod v1;
@@ -38,6 +40,7 @@ use crate::config::Settings;
 use crate::feedback::{FeedbackError, Linker, Recorder, link_key};
 use crate::store::Store;
 use error::ApiError;
+pub use server::ServerLimits;
 
 /// What every handler shares; cheap to clone.
 #[derive(Clone, Debug)]
@@ -98,19 +101,25 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves the router on `listener` until `shutdown` turns true, then
-/// stops accepting and lets requests in flight finish.
+/// Serves the router on `listener` with the default [`ServerLimits`]
+/// until `shutdown` turns true, then stops accepting and lets requests in
+/// flight finish.
 pub async fn serve_http(
     state: AppState,
     listener: TcpListener,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
-    let stop = async move {
-        let _ = shutdown.wait_for(|stop| *stop).await;
-    };
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(stop)
-        .await
+    serve_http_with(state, listener, shutdown, ServerLimits::default()).await
+}
+
+/// [`serve_http`] with `limits` (connections, header and request timeouts).
+pub async fn serve_http_with(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: watch::Receiver<bool>,
+    limits: ServerLimits,
+) -> std::io::Result<()> {
+    server::serve(router(state), listener, shutdown, limits).await
 }
 
 /// `GET /healthz`.

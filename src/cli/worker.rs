@@ -7,7 +7,7 @@
 //! leases are released, HTTP requests in flight finish, and another
 //! process picks up where they left off.
 
-use crate::api::{AppState, serve_http};
+use crate::api::{AppState, ServerLimits, serve_http_with};
 use crate::campaign::engine::Engine;
 use crate::config::Settings;
 use crate::dispatch::{ChannelSet, DrainReport, Worker};
@@ -17,6 +17,7 @@ use crate::store::Store;
 use anyhow::Context;
 use clap::Args;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::watch;
 
 /// Arguments of `herald worker`.
@@ -30,7 +31,30 @@ pub struct WorkerArgs {
 
 /// Arguments of `herald serve`.
 #[derive(Debug, Args)]
-pub struct ServeArgs {}
+pub struct ServeArgs {
+    /// Connections served at once; more wait in the kernel's backlog.
+    #[arg(long, default_value_t = 1024, value_name = "N")]
+    pub max_connections: usize,
+    /// Seconds a client has to send a request's headers (also the idle
+    /// time allowed between keep-alive requests) before it is disconnected.
+    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+    pub header_timeout: u64,
+    /// Seconds a request may take before it answers 503 (`POST
+    /// /api/v1/campaigns/{id}/run`, which plans a whole run, excepted).
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    pub request_timeout: u64,
+}
+
+impl ServeArgs {
+    /// The HTTP server's limits these flags set.
+    pub fn limits(&self) -> ServerLimits {
+        ServerLimits {
+            header_read_timeout: Duration::from_secs(self.header_timeout.max(1)),
+            request_timeout: Duration::from_secs(self.request_timeout.max(1)),
+            max_connections: self.max_connections.max(1),
+        }
+    }
+}
 
 /// A flag that turns true on Ctrl-C or SIGTERM, for graceful shutdown.
 pub(crate) fn shutdown_on_signal() -> watch::Receiver<bool> {
@@ -106,7 +130,7 @@ pub async fn run_worker(settings: &Settings, args: WorkerArgs) -> anyhow::Result
 
 /// Runs `herald serve`: the HTTP server, the scheduler and a dispatch
 /// worker until Ctrl-C or SIGTERM.
-pub async fn run_serve(settings: &Settings, _args: ServeArgs) -> anyhow::Result<()> {
+pub async fn run_serve(settings: &Settings, args: ServeArgs) -> anyhow::Result<()> {
     let store = super::open_store(settings).await?;
     let owner = owner_id();
     let shared = Arc::new(settings.clone());
@@ -127,7 +151,7 @@ pub async fn run_serve(settings: &Settings, _args: ServeArgs) -> anyhow::Result<
     let (_, sent, http) = tokio::join!(
         scheduler.run(shutdown.clone()),
         worker.run(shutdown.clone()),
-        serve_http(state, listener, shutdown)
+        serve_http_with(state, listener, shutdown, args.limits())
     );
     store.close().await;
     http.context("the HTTP server failed")?;

@@ -67,9 +67,70 @@ impl EventKind {
     }
 }
 
+/// How far back an event may be: ten years (3,653 days) before now.
+pub const EVENT_MAX_AGE_MS: i64 = 3_653 * 86_400_000;
+/// How far ahead an event may be: one day after now (clock skew).
+pub const EVENT_MAX_LEAD_MS: i64 = 86_400_000;
+
+/// Checks an event's time against `now` (both in ms): it must fall within
+/// [now - 10 years, now + 1 day], so a typo (`1926`, `2062`) or a unit
+/// mistake (seconds for milliseconds) is refused rather than stored.
+pub fn check_event_time(ts: i64, now: i64) -> Result<i64, Invalid> {
+    let oldest = now.saturating_sub(EVENT_MAX_AGE_MS);
+    let newest = now.saturating_add(EVENT_MAX_LEAD_MS);
+    if ts < oldest {
+        return Err(Invalid::new(format!(
+            "{} is more than 10 years ago; events must be from the last 10 years",
+            super::millis_to_rfc3339(ts)
+        )));
+    }
+    if ts > newest {
+        return Err(Invalid::new(format!(
+            "{} is more than a day in the future; check the clock and the time zone",
+            super::millis_to_rfc3339(ts)
+        )));
+    }
+    Ok(ts)
+}
+
+/// Checks an event's `value`: a finite number, not negative for a
+/// purchase (its revenue).
+pub fn check_event_value(kind: &EventKind, value: f64) -> Result<f64, Invalid> {
+    if !value.is_finite() {
+        return Err(Invalid::new(format!("{value} is not a finite number")));
+    }
+    if *kind == EventKind::Purchase && value < 0.0 {
+        return Err(Invalid::new(format!(
+            "{value} is negative; a purchase's value is its revenue (0 or more)"
+        )));
+    }
+    Ok(value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_event_time_outside_ten_years_back_to_a_day_ahead_is_refused() {
+        let now = 1_800_000_000_000;
+        let day = 86_400_000;
+        assert!(check_event_time(now - 11 * 365 * day, now).is_err());
+        assert!(check_event_time(now + 2 * day, now).is_err());
+        assert_eq!(
+            check_event_time(now - 9 * 365 * day, now),
+            Ok(now - 9 * 365 * day)
+        );
+        assert_eq!(check_event_time(now + day / 2, now), Ok(now + day / 2));
+    }
+
+    #[test]
+    fn a_negative_or_non_finite_purchase_value_is_refused() {
+        assert!(check_event_value(&EventKind::Purchase, -1.0).is_err());
+        assert!(check_event_value(&EventKind::Purchase, f64::NAN).is_err());
+        assert!(check_event_value(&EventKind::View, f64::INFINITY).is_err());
+        assert_eq!(check_event_value(&EventKind::Purchase, 9.5), Ok(9.5));
+    }
 
     #[test]
     fn event_names_map_known_kinds_and_keep_custom_ones() {

@@ -12,7 +12,9 @@ mod time;
 
 pub use contact::{Email, Phone};
 pub use device::{DeviceToken, Platform};
-pub use event::EventKind;
+pub use event::{
+    EVENT_MAX_AGE_MS, EVENT_MAX_LEAD_MS, EventKind, check_event_time, check_event_value,
+};
 pub use ids::{ItemId, UserId};
 pub use records::{Channel, ConsentRecord, DeviceRecord, EventRecord, ItemRecord, UserRecord};
 pub use time::{Laps, Timezone, millis_to_rfc3339, now_millis, parse_rfc3339_millis};

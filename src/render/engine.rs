@@ -1,5 +1,10 @@
 //! The minijinja environment of one variant: its fields compiled once,
 //! rendered per user against a [`RenderContext`].
+//!
+//! Every render of a field is bounded: [`TEMPLATE_FUEL`] limits the work
+//! (minijinja's fuel: about one unit per instruction and per 64 bytes
+//! produced, so a loop of 10^10 iterations stops within milliseconds) and
+//! [`MAX_OUTPUT_BYTES`] the text it may produce.
 
 use std::collections::BTreeMap;
 
@@ -9,6 +14,12 @@ use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior};
 use super::{
     Field, RenderContext, RenderError, RenderIssue, TemplateLibrary, VariantContent, filters,
 };
+
+/// Work one render of one field may do, in minijinja fuel.
+pub const TEMPLATE_FUEL: u64 = 200_000;
+
+/// Most bytes one field may render to.
+pub const MAX_OUTPUT_BYTES: usize = 512 * 1024;
 
 /// A variant's templates, compiled; cheap to share across workers
 /// (`Send + Sync`) and to render for many users.
@@ -139,14 +150,32 @@ impl Renderer {
         let Ok(template) = self.env.get_template(field.name()) else {
             return Ok(None);
         };
-        template.render(ctx).map(Some).map_err(|e| {
+        let issue = |line, message| {
             RenderError::Template(RenderIssue {
                 variant: self.content.name.clone(),
                 field: self.key(field).to_owned(),
-                line: e.line(),
-                message: describe(&e),
+                line,
+                message,
             })
-        })
+        };
+        let text = template
+            .render(ctx)
+            .map_err(|e| issue(e.line(), describe(&e)))?;
+        if text.len() > MAX_OUTPUT_BYTES {
+            return Err(issue(None, over_output(text.len())));
+        }
+        Ok(Some(text))
+    }
+
+    /// The budget problem (out of fuel, output over the cap) `field` has
+    /// when rendered for an empty user, if any: what campaign creation
+    /// still checks when there is no real user to sample.
+    pub(crate) fn budget_issue(&self, field: Field) -> Option<RenderIssue> {
+        let empty = Self::context_value(&RenderContext::default());
+        match self.render_field(field, &empty) {
+            Err(RenderError::Template(issue)) if is_budget(&issue.message) => Some(issue),
+            _ => None,
+        }
     }
 }
 
@@ -163,6 +192,7 @@ fn field_key(content: &VariantContent, field: Field) -> &'static str {
 /// templates, `none` printed as nothing, herald's filters.
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
+    env.set_fuel(Some(TEMPLATE_FUEL));
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_auto_escape_callback(|name| {
         if name.ends_with(".html") {
@@ -205,6 +235,19 @@ fn escape_html(text: &str) -> String {
     out
 }
 
+/// What an out-of-fuel render reports.
+const OUT_OF_FUEL: &str = "the template does too much work for one message (over its budget of 200,000 steps): loop over a user's items, not over large ranges";
+
+/// What an over-sized render reports.
+fn over_output(len: usize) -> String {
+    format!("the template rendered {len} bytes, over the cap of {MAX_OUTPUT_BYTES}")
+}
+
+/// Whether `message` reports a render budget problem.
+fn is_budget(message: &str) -> bool {
+    message == OUT_OF_FUEL || message.contains("over the cap of")
+}
+
 /// A minijinja error in a marketer's words, without location (the issue
 /// carries the line).
 pub(crate) fn describe(e: &minijinja::Error) -> String {
@@ -219,9 +262,63 @@ pub(crate) fn describe(e: &minijinja::Error) -> String {
             None => "unknown filter".to_owned(),
         },
         ErrorKind::UndefinedError => "undefined value".to_owned(),
+        ErrorKind::OutOfFuel => OUT_OF_FUEL.to_owned(),
         ErrorKind::UnknownTest => format!("unknown test {detail}").trim_end().to_owned(),
         ErrorKind::UnknownFunction => format!("unknown function {detail}").trim_end().to_owned(),
         kind if detail.is_empty() => kind.to_string(),
         kind => format!("{kind}: {detail}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::{Limits, validate};
+
+    const RUNAWAY: &str =
+        "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}";
+
+    fn titled(title: &str) -> VariantContent {
+        VariantContent {
+            name: "A".into(),
+            title: Some(title.into()),
+            body: Some("b".into()),
+            ..VariantContent::default()
+        }
+    }
+
+    fn render_title(title: &str) -> Result<Option<String>, RenderError> {
+        let renderer = Renderer::new(&titled(title), &TemplateLibrary::builtin()).unwrap();
+        let ctx = Renderer::context_value(&RenderContext::default());
+        renderer.render_field(Field::Title, &ctx)
+    }
+
+    #[test]
+    fn a_loop_of_ten_billion_steps_runs_out_of_fuel_within_a_second() {
+        let started = std::time::Instant::now();
+        let err = render_title(RUNAWAY).unwrap_err();
+        assert!(err.to_string().contains("too much work"), "{err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    }
+
+    #[test]
+    fn a_render_over_the_output_cap_is_refused() {
+        let err = render_title("{{ 'x' * 600000 }}").unwrap_err();
+        assert!(err.to_string().contains("over the cap of 524288"), "{err}");
+        assert_eq!(
+            render_title("{{ 'x' * 1000 }}").unwrap().unwrap().len(),
+            1000
+        );
+    }
+
+    #[test]
+    fn validation_without_sample_users_still_refuses_a_runaway_loop_naming_the_field() {
+        let issues = validate(&[titled(RUNAWAY)], &[], &Limits::default()).unwrap_err();
+        let text: Vec<String> = issues.iter().map(ToString::to_string).collect();
+        assert!(
+            text.iter()
+                .any(|t| t.starts_with("variant A: title:") && t.contains("too much work")),
+            "{text:?}"
+        );
     }
 }

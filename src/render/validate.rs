@@ -1,6 +1,7 @@
 //! Campaign-creation checks: every variant compiles, names only known
-//! variables and filters, and renders within each provider's size limit
-//! for a sample of real users. Problems are listed together, each naming
+//! variables and filters, renders within its work budget and within each
+//! provider's size limit for a sample of real users (for an empty user
+//! when there is none, so a runaway loop is refused either way). Problems are listed together, each naming
 //! the variant, the field and the line.
 
 use minijinja::value::Value;
@@ -68,6 +69,10 @@ pub fn validate_with(
         }
         for sample in samples {
             render_issues(&renderer, sample, limits, &mut found);
+        }
+        if samples.is_empty() {
+            let fields: Vec<Field> = renderer.fields().collect();
+            found.extend(fields.into_iter().filter_map(|f| renderer.budget_issue(f)));
         }
         issues.extend(found);
     }

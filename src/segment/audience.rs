@@ -19,6 +19,8 @@
 //! with its line, column and what is wrong; a variable that is neither
 //! built in nor a known attribute is an error too.
 
+mod compile;
+
 use crate::store::UserFactRow;
 use cel::{Context, Program, Value};
 use std::collections::BTreeSet;
@@ -94,6 +96,39 @@ pub enum AudienceError {
         /// 1-based column of its first use.
         column: usize,
     },
+    /// The expression is over a size limit (length, nesting, operators).
+    #[error("audience: line {line}, column {column}: {message}")]
+    TooLarge {
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// Which limit, and what to do instead.
+        message: String,
+    },
+    /// The expression calls a function CEL does not have.
+    #[error(
+        "audience: line {line}, column {column}: unknown function `{name}` (known: {known})",
+        known = crate::segment::cel_check::FUNCTIONS.join(", ")
+    )]
+    UnknownFunction {
+        /// The function.
+        name: String,
+        /// 1-based line of its first use.
+        line: usize,
+        /// 1-based column of its first use.
+        column: usize,
+    },
+    /// An operator is applied to values of a kind it cannot take.
+    #[error("audience: line {line}, column {column}: {message}")]
+    Type {
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What does not fit.
+        message: String,
+    },
     /// Evaluation failed for a user, or did not give a boolean.
     #[error("audience for user {user}: {message}")]
     Eval {
@@ -122,30 +157,14 @@ impl std::fmt::Debug for Audience {
 
 impl Audience {
     /// Compiles `source`; `attributes` are the attribute columns users have.
+    /// Refuses, with line and column, an expression over the size limits
+    /// ([`cel_limits`](crate::segment::cel_limits)), a syntax error, an
+    /// unknown variable or function, and an operator applied to kinds it
+    /// cannot take ([`cel_check`](crate::segment::cel_check)).
     pub fn compile(source: &str, attributes: &BTreeSet<String>) -> Result<Audience, AudienceError> {
-        let program = Program::compile(source).map_err(|errors| {
-            let first = errors.errors.first();
-            AudienceError::Syntax {
-                line: first.map_or(1, |e| e.pos.0.max(1) as usize),
-                column: first.map_or(1, |e| e.pos.1.max(0) as usize + 1),
-                message: first.map_or_else(|| errors.to_string(), |e| e.msg.clone()),
-            }
-        })?;
-        let mut unknown: Vec<String> = program
-            .references()
-            .variables()
-            .into_iter()
-            .filter(|v| !BUILT_IN.contains(v) && !attributes.contains(*v))
-            .map(str::to_owned)
-            .collect();
-        unknown.sort();
-        if let Some(name) = unknown.into_iter().next() {
-            let (line, column) = position_of(source, &name);
-            return Err(AudienceError::UnknownVariable { name, line, column });
-        }
         Ok(Audience {
             source: source.to_owned(),
-            program,
+            program: compile::program(source, attributes)?,
         })
     }
 
@@ -184,25 +203,6 @@ impl Audience {
             Err(e) => Err(eval(e.to_string())),
         }
     }
-}
-
-/// The first whole-word occurrence of `name`, as 1-based line and column.
-fn position_of(source: &str, name: &str) -> (usize, usize) {
-    for (i, line) in source.lines().enumerate() {
-        let mut start = 0;
-        while let Some(found) = line[start..].find(name) {
-            let at = start + found;
-            let before = line[..at].chars().next_back();
-            let after = line[at + name.len()..].chars().next();
-            let word =
-                |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.');
-            if !word(before) && !word(after) {
-                return (i + 1, line[..at].chars().count() + 1);
-            }
-            start = at + name.len();
-        }
-    }
-    (1, 1)
 }
 
 fn json_to_cel(value: &serde_json::Value) -> Value {
@@ -314,87 +314,4 @@ fn facts(user: &UserFactRow, now: i64) -> Vec<(String, Value)> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn user() -> UserFactRow {
-        let mut u = UserFactRow {
-            user_id: "u1".into(),
-            segment: Some(2),
-            purchases: 3,
-            ..Default::default()
-        };
-        u.profile.insert("country".into(), "CN".into());
-        u.profile.insert("age".into(), 31.into());
-        u.attributes.insert("first_name".into(), "Li".into());
-        u.last_purchase_at = Some(0);
-        u.platforms = vec!["ios".into()];
-        u.consents.insert("push".into(), true);
-        u
-    }
-
-    fn attrs() -> BTreeSet<String> {
-        ["first_name".to_owned()].into()
-    }
-
-    #[test]
-    fn the_spec_example_selects_by_segment_country_and_recency() {
-        let rule = r#"segment in [2, 5] && country == "CN" && days_since_purchase < 60"#;
-        let audience = Audience::compile(rule, &attrs()).unwrap();
-        let day = 86_400_000;
-        assert!(audience.matches(&user(), 30 * day).unwrap());
-        assert!(!audience.matches(&user(), 90 * day).unwrap());
-    }
-
-    #[test]
-    fn an_audience_says_whether_it_reads_activity() {
-        let names = BTreeSet::new();
-        let reads = |src: &str| Audience::compile(src, &names).unwrap().reads_activity();
-        assert!(reads("days_since_purchase < 30"));
-        assert!(reads("country == \"DE\" || purchases > 2"));
-        assert!(!reads("country == \"DE\" && segment in [1, 2]"));
-    }
-
-    #[test]
-    fn attributes_devices_and_consent_are_variables() {
-        let rule = r#"first_name == "Li" && has_ios && consent_push && !consent_sms && age >= 30"#;
-        assert!(
-            Audience::compile(rule, &attrs())
-                .unwrap()
-                .matches(&user(), 0)
-                .unwrap()
-        );
-    }
-
-    #[test]
-    fn a_syntax_error_names_line_and_column() {
-        let err =
-            Audience::compile("country == \"CN\" &&\n  segment in [2,", &attrs()).unwrap_err();
-        match err {
-            AudienceError::Syntax { line, .. } => assert_eq!(line, 2, "{err}"),
-            other => panic!("expected a syntax error, got {other}"),
-        }
-    }
-
-    #[test]
-    fn an_unknown_variable_is_rejected_with_its_position() {
-        let err = Audience::compile("country == \"CN\" && cuntry == \"US\"", &attrs()).unwrap_err();
-        assert_eq!(
-            err,
-            AudienceError::UnknownVariable {
-                name: "cuntry".into(),
-                line: 1,
-                column: 20
-            }
-        );
-    }
-
-    #[test]
-    fn a_rule_that_is_not_boolean_fails_for_the_user_with_a_message() {
-        let err = Audience::compile("age + 1", &attrs())
-            .unwrap()
-            .matches(&user(), 0)
-            .unwrap_err();
-        assert!(err.to_string().contains("not true or false"), "{err}");
-    }
-}
+mod tests;

@@ -7,9 +7,12 @@
 //! is described in words from its centroid (`describe`). The model is
 //! versioned in the store with every user's assignment; a new user is
 //! assigned with the stored pipeline and centroids, without retraining.
-//! Audiences are CEL expressions over user facts (`audience`).
+//! Audiences are CEL expressions over user facts (`audience`), bounded in
+//! size (`cel_limits`) and checked before use (`cel_check`).
 
 pub mod audience;
+pub mod cel_check;
+pub mod cel_limits;
 pub mod describe;
 pub mod features;
 pub mod kmeans;

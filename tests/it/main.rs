@@ -15,6 +15,7 @@ mod dashboard;
 mod demo;
 mod dispatch;
 mod helpers;
+mod hostile;
 mod import;
 mod metrics;
 mod migrations;

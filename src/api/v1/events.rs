@@ -1,7 +1,10 @@
 //! `/api/v1/events`: one event, or a batch written all-or-nothing. Each
 //! event is `{ "user_id", "item_id"?, "event", "ts" (RFC 3339), "value"? }`
-//! validated like an imported events row; a bad one is named by its field,
-//! e.g. `events[3].ts`, and nothing of the batch is written. Events naming
+//! validated like an imported events row (`ts` within the last 10 years
+//! and at most a day ahead, `value` finite and not negative for a
+//! purchase); a bad one is named by its field, e.g. `events[3].ts`, and
+//! nothing of the batch is written. A batch holds at most [`MAX_BATCH`]
+//! events (413 beyond). Events naming
 //! unknown users or items are refused the same way. An event already
 //! stored (same content) is not stored twice.
 
@@ -18,8 +21,14 @@ use utoipa::ToSchema;
 use super::body_json;
 use crate::api::AppState;
 use crate::api::error::{ErrorBody, JsonError};
-use crate::domain::{EventKind, EventRecord, Invalid, ItemId, UserId, parse_rfc3339_millis};
+use crate::domain::{
+    EventKind, EventRecord, Invalid, ItemId, UserId, check_event_time, check_event_value,
+    now_millis, parse_rfc3339_millis,
+};
 use crate::store::ImportTxn;
+
+/// Most events one batch may hold; a larger one is refused with 413.
+pub const MAX_BATCH: usize = 5_000;
 
 /// Rows per insert statement (7 parameters each, under SQLite's limit).
 const INSERT_CHUNK: usize = 1000;
@@ -77,8 +86,9 @@ fn parsed<T>(
     parse(text).map_err(|e| JsonError::invalid(format!("{path}.{name}"), e.0))
 }
 
-/// One event, validated; `path` names it in errors (`event`, `events[3]`).
-fn event(value: &Value, path: &str) -> Result<EventRecord, JsonError> {
+/// One event, validated against `now` (ms); `path` names it in errors
+/// (`event`, `events[3]`).
+fn event(value: &Value, path: &str, now: i64) -> Result<EventRecord, JsonError> {
     let object = value
         .as_object()
         .ok_or_else(|| JsonError::invalid(path, "expected an object"))?;
@@ -97,19 +107,24 @@ fn event(value: &Value, path: &str) -> Result<EventRecord, JsonError> {
         Some(text) => Some(parsed(text, path, "item_id", ItemId::parse)?),
         None => None,
     };
+    let kind = parsed(required("event")?, path, "event", EventKind::parse)?;
     let amount = match object.get("value") {
         None | Some(Value::Null) => None,
         Some(v) => Some(
             v.as_f64()
-                .filter(|f| f.is_finite())
-                .ok_or_else(|| JsonError::invalid(format!("{path}.value"), "expected a number"))?,
+                .ok_or_else(|| Invalid::new("expected a number"))
+                .and_then(|f| check_event_value(&kind, f))
+                .map_err(|e| JsonError::invalid(format!("{path}.value"), e.0))?,
         ),
     };
+    let ts = parsed(required("ts")?, path, "ts", |t| {
+        parse_rfc3339_millis(t).and_then(|ts| check_event_time(ts, now))
+    })?;
     let record = EventRecord {
         user_id: parsed(required("user_id")?, path, "user_id", UserId::parse)?,
         item_id,
-        event: parsed(required("event")?, path, "event", EventKind::parse)?,
-        ts: parsed(required("ts")?, path, "ts", parse_rfc3339_millis)?,
+        event: kind,
+        ts,
         value: amount,
     };
     if record.event.needs_item() && record.item_id.is_none() {
@@ -195,14 +210,15 @@ pub async fn one(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Written>, JsonError> {
     let value = body_json(body)?;
-    let record = event(&value, "event")?;
+    let record = event(&value, "event", now_millis())?;
     Ok(Json(
         write(&state, &[record], |_| "event".to_owned()).await?,
     ))
 }
 
-/// Stores a batch of events (an array, or `{ "events": [...] }`), all or
-/// nothing; an error names the first bad element, e.g. `events[3].ts`.
+/// Stores a batch of events (an array, or `{ "events": [...] }`, at most
+/// [`MAX_BATCH`]), all or nothing; an error names the first bad element,
+/// e.g. `events[3].ts`.
 #[utoipa::path(operation_id = "post_event_batch", post, path = "/api/v1/events/batch", tag = "events",
     security(("bearer" = [])), request_body = Vec<EventIn>,
     responses((status = 200, body = Written), (status = 400, body = ErrorBody),
@@ -220,12 +236,26 @@ pub async fn batch(
         },
         _ => return Err(JsonError::invalid("events", "expected an array of events")),
     };
+    if items.len() > MAX_BATCH {
+        let message = format!(
+            "the batch has {} events, over the limit of {MAX_BATCH}; send smaller batches",
+            items.len()
+        );
+        return Err(JsonError {
+            field: Some("events".into()),
+            ..JsonError::too_large(message)
+        });
+    }
+    let now = now_millis();
     let records = items
         .iter()
         .enumerate()
-        .map(|(i, v)| event(v, &format!("events[{i}]")))
+        .map(|(i, v)| event(v, &format!("events[{i}]"), now))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Json(
         write(&state, &records, |i| format!("events[{i}]")).await?,
     ))
 }
+
+#[cfg(test)]
+mod props;

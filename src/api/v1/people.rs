@@ -2,7 +2,8 @@
 //! devices, one or a batch written all-or-nothing. Each object is validated
 //! exactly like an imported row (`herald import users|devices`); a bad one
 //! is named by its field, e.g. `users[2].email`, and nothing is written.
-//! A user upsert only overwrites the fields it carries.
+//! A user upsert only overwrites the fields it carries. A batch holds at
+//! most [`MAX_BATCH`] objects (413 beyond, naming the array).
 
 use std::collections::HashMap;
 
@@ -15,6 +16,7 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use super::body_json;
+pub use super::events::MAX_BATCH;
 use crate::api::AppState;
 use crate::api::error::{ErrorBody, JsonError};
 use crate::domain::{DeviceRecord, UserRecord, now_millis};
@@ -64,8 +66,25 @@ pub struct Upserted {
     pub written: u64,
 }
 
-/// The elements of a batch body: an array, or `{ "<key>": [...] }`.
+/// The elements of a batch body: an array, or `{ "<key>": [...] }`, at
+/// most [`MAX_BATCH`] of them.
 fn elements(value: Value, key: &str) -> Result<Vec<Value>, JsonError> {
+    let items = array(value, key)?;
+    if items.len() > MAX_BATCH {
+        let message = format!(
+            "the batch has {} {key}, over the limit of {MAX_BATCH}; send smaller batches",
+            items.len()
+        );
+        return Err(JsonError {
+            field: Some(key.to_owned()),
+            ..JsonError::too_large(message)
+        });
+    }
+    Ok(items)
+}
+
+/// The array of a batch body.
+fn array(value: Value, key: &str) -> Result<Vec<Value>, JsonError> {
     match value {
         Value::Array(items) => Ok(items),
         Value::Object(mut object) => match object.remove(key) {
@@ -100,12 +119,13 @@ fn users(
     values: Vec<Value>,
     path: impl Fn(usize) -> String,
 ) -> Result<Vec<(UserRecord, UserColumns)>, JsonError> {
+    let now = now_millis();
     values
         .into_iter()
         .enumerate()
         .map(|(i, v)| {
             let path = path(i);
-            user_from_json(object(v, &path)?).map_err(named(&path))
+            user_from_json(object(v, &path)?, now).map_err(named(&path))
         })
         .collect()
 }
@@ -115,12 +135,13 @@ fn devices(
     values: Vec<Value>,
     path: impl Fn(usize) -> String,
 ) -> Result<Vec<DeviceRecord>, JsonError> {
+    let now = now_millis();
     values
         .into_iter()
         .enumerate()
         .map(|(i, v)| {
             let path = path(i);
-            device_from_json(object(v, &path)?).map_err(named(&path))
+            device_from_json(object(v, &path)?, now).map_err(named(&path))
         })
         .collect()
 }

@@ -97,7 +97,15 @@ async fn validated(
         channels: spec.channels.clone(),
         ..Limits::default()
     };
-    if let Err(issues) = validate(&contents, &samples, &limits) {
+    // Rendering every variant for every sample is CPU work: off the
+    // async workers, so `herald serve` keeps answering meanwhile.
+    let checked = tokio::task::spawn_blocking(move || validate(&contents, &samples, &limits))
+        .await
+        .map_err(|e| CampaignError::Templates {
+            file: file.to_owned(),
+            issues: format!("checking the templates failed: {e}"),
+        })?;
+    if let Err(issues) = checked {
         let lines: Vec<String> = issues.iter().map(ToString::to_string).collect();
         return Err(CampaignError::Templates {
             file: file.to_owned(),

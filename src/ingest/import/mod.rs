@@ -12,6 +12,9 @@ mod schema;
 mod source;
 mod write;
 
+#[cfg(test)]
+mod props;
+
 pub use rows::RowError;
 pub use source::Format;
 
@@ -197,6 +200,7 @@ pub async fn import_file(
         kind,
         file: file.clone(),
         batch_rows: options.batch_rows.max(1),
+        now: crate::domain::now_millis(),
     };
     let thread = std::thread::spawn(move || parse.run(reader, tx));
     let result = write::write_all(store, &file, options.strict, rx, observer).await;
@@ -209,6 +213,8 @@ struct ParseJob {
     kind: Kind,
     file: String,
     batch_rows: usize,
+    /// The import's "now" (ms), against which row times are checked.
+    now: i64,
 }
 
 impl ParseJob {
@@ -262,16 +268,18 @@ impl ParseJob {
     fn push(&self, records: &mut Records, line: u64, row: &Row) -> Result<(), RowError> {
         let schema = self.kind.schema();
         match records {
-            Records::Users(v) => {
-                v.push((line, rows::user(row, schema)?, user_columns(row, schema)))
-            }
+            Records::Users(v) => v.push((
+                line,
+                rows::user(row, schema, self.now)?,
+                user_columns(row, schema),
+            )),
             Records::Items(v) => v.push((
                 line,
                 rows::item(row, schema)?,
                 has_extra_columns(row, schema),
             )),
-            Records::Events(v) => v.push((line, rows::event(row)?)),
-            Records::Devices(v) => v.push((line, rows::device(row)?)),
+            Records::Events(v) => v.push((line, rows::event(row, self.now)?)),
+            Records::Devices(v) => v.push((line, rows::device(row, self.now)?)),
         }
         Ok(())
     }
@@ -312,19 +320,22 @@ fn has_extra_columns(row: &Row, schema: &Schema) -> bool {
 }
 
 /// A user given as a JSON object (the API), validated exactly like an
-/// imported users row, with the columns it carries for the upsert.
+/// imported users row at `now` (ms), with the columns it carries for the
+/// upsert.
 pub fn user_from_json(
     object: serde_json::Map<String, serde_json::Value>,
+    now: i64,
 ) -> Result<(UserRecord, UserColumns), RowError> {
     let row = Row::Json(object);
-    let record = rows::user(&row, &schema::USERS)?;
+    let record = rows::user(&row, &schema::USERS, now)?;
     Ok((record, user_columns(&row, &schema::USERS)))
 }
 
 /// A device given as a JSON object (the API), validated exactly like an
-/// imported devices row.
+/// imported devices row at `now` (ms).
 pub fn device_from_json(
     object: serde_json::Map<String, serde_json::Value>,
+    now: i64,
 ) -> Result<DeviceRecord, RowError> {
-    rows::device(&Row::Json(object))
+    rows::device(&Row::Json(object), now)
 }

@@ -1,12 +1,15 @@
 //! Turning a [`Row`] into a validated record, one function per kind. The
-//! first bad field of a row is reported as `field: reason`.
+//! first bad field of a row is reported as `field: reason`. Times are
+//! checked against the import's `now`: an event's `ts` within the last 10
+//! years and at most a day ahead, a signup or device time at most a day
+//! ahead; an event's `value` finite, not negative for a purchase.
 
 use super::schema::{DEVICES, EVENTS, Schema};
 use super::source::Row;
 use crate::domain::{
-    Channel, ConsentRecord, DeviceRecord, DeviceToken, Email, EventKind, EventRecord, Invalid,
-    ItemId, ItemRecord, Phone, Platform, Timezone, UserId, UserRecord, parse_bool,
-    parse_rfc3339_millis,
+    Channel, ConsentRecord, DeviceRecord, DeviceToken, EVENT_MAX_LEAD_MS, Email, EventKind,
+    EventRecord, Invalid, ItemId, ItemRecord, Phone, Platform, Timezone, UserId, UserRecord,
+    check_event_time, check_event_value, parse_bool, parse_rfc3339_millis,
 };
 use std::borrow::Cow;
 
@@ -20,8 +23,15 @@ pub struct RowError {
 }
 
 impl RowError {
-    /// A problem with one column.
+    /// A problem with one column (a column with an empty name is reported
+    /// as the row's, so the message still names where to look).
     pub fn new(field: &str, reason: impl Into<String>) -> Self {
+        if field.is_empty() {
+            return Self {
+                field: "row".to_owned(),
+                reason: format!("a column with an empty name: {}", reason.into()),
+            };
+        }
         Self {
             field: field.to_owned(),
             reason: reason.into(),
@@ -94,8 +104,21 @@ fn no_extras(row: &Row, schema: &Schema) -> Result<()> {
     }
 }
 
-/// A users row.
-pub fn user(row: &Row, schema: &Schema) -> Result<UserRecord> {
+/// A time that may be in the past but not more than a day ahead of `now`.
+fn not_ahead(now: i64) -> impl Fn(&str) -> std::result::Result<i64, Invalid> {
+    move |text| {
+        let ts = parse_rfc3339_millis(text)?;
+        if ts > now.saturating_add(EVENT_MAX_LEAD_MS) {
+            return Err(Invalid::new(format!(
+                "`{text}` is more than a day in the future; check the clock and the time zone"
+            )));
+        }
+        Ok(ts)
+    }
+}
+
+/// A users row, checked against `now` (ms).
+pub fn user(row: &Row, schema: &Schema, now: i64) -> Result<UserRecord> {
     let mut consents = Vec::new();
     for (field, channel) in [
         ("consent_push", Channel::Push),
@@ -116,7 +139,7 @@ pub fn user(row: &Row, schema: &Schema) -> Result<UserRecord> {
         city: text(row, "city")?,
         age: opt_with(row, "age", age)?,
         gender: text(row, "gender")?,
-        signup_at: opt_with(row, "signup_at", parse_rfc3339_millis)?,
+        signup_at: opt_with(row, "signup_at", not_ahead(now))?,
         consents,
         attributes: row.extras(schema).into_iter().collect(),
     })
@@ -154,15 +177,22 @@ fn currency(value: &str) -> std::result::Result<String, Invalid> {
     }
 }
 
-/// An events row (references are checked later, against the store).
-pub fn event(row: &Row) -> Result<EventRecord> {
+/// An events row, checked against `now` (ms); references are checked
+/// later, against the store.
+pub fn event(row: &Row, now: i64) -> Result<EventRecord> {
     no_extras(row, &EVENTS)?;
+    let event = req_with(row, "event", EventKind::parse)?;
+    let value = opt_with(row, "value", |v| {
+        number(v).and_then(|n| check_event_value(&event, n))
+    })?;
     let record = EventRecord {
         user_id: req_with(row, "user_id", UserId::parse)?,
         item_id: opt_with(row, "item_id", ItemId::parse)?,
-        event: req_with(row, "event", EventKind::parse)?,
-        ts: req_with(row, "ts", parse_rfc3339_millis)?,
-        value: opt_with(row, "value", number)?,
+        ts: req_with(row, "ts", |t| {
+            parse_rfc3339_millis(t).and_then(|ts| check_event_time(ts, now))
+        })?,
+        event,
+        value,
     };
     if record.event.needs_item() && record.item_id.is_none() {
         let reason = format!("a {} event needs an item_id", record.event.as_str());
@@ -171,8 +201,9 @@ pub fn event(row: &Row) -> Result<EventRecord> {
     Ok(record)
 }
 
-/// A devices row (the owner is checked later, against the store).
-pub fn device(row: &Row) -> Result<DeviceRecord> {
+/// A devices row, checked against `now` (ms); the owner is checked later,
+/// against the store.
+pub fn device(row: &Row, now: i64) -> Result<DeviceRecord> {
     no_extras(row, &DEVICES)?;
     let platform = req_with(row, "platform", Platform::parse)?;
     Ok(DeviceRecord {
@@ -180,6 +211,6 @@ pub fn device(row: &Row) -> Result<DeviceRecord> {
         platform,
         token: req_with(row, "token", |t| DeviceToken::parse(platform, t))?,
         app_id: text(row, "app_id")?.unwrap_or_default(),
-        created_at: opt_with(row, "created_at", parse_rfc3339_millis)?,
+        created_at: opt_with(row, "created_at", not_ahead(now))?,
     })
 }

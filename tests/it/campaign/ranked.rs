@@ -116,7 +116,7 @@ async fn a_plan_from_precomputed_lists_is_the_plan_live_ranking_makes() {
         // event (a stale list) must be ranked live.
         let newcomer = "user_id,first_name\nzz_new,Neo\n";
         import(&db, Kind::Users, &write(shop.path(), "new.csv", newcomer)).await;
-        let later = "user_id,item_id,event,ts,value\nu01,i03,purchase,2027-06-01T00:00:00Z,\n";
+        let later = "user_id,item_id,event,ts,value\nu01,i03,purchase,2026-11-20T00:00:00Z,\n";
         import(&db, Kind::Events, &write(shop.path(), "later.csv", later)).await;
         let engine = engine(&db);
         let path = write(shop.path(), "listed.toml", &listed_campaign());
