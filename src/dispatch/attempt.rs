@@ -38,6 +38,8 @@ pub(super) enum Fate {
     Lost,
     /// Kept pending, attempt not counted: the provider's circuit is open.
     Held,
+    /// Not sent: the user or device changed after planning.
+    Skipped,
 }
 
 /// What one attempt leaves for the step to record.
@@ -58,6 +60,7 @@ impl Fate {
             OutboxUpdate::Redirect { .. } => Fate::Redirected,
             OutboxUpdate::Fallback { .. } => Fate::FellBack,
             OutboxUpdate::Hold { .. } => Fate::Held,
+            OutboxUpdate::Skipped => Fate::Skipped,
         }
     }
 }

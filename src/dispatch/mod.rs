@@ -55,6 +55,7 @@ mod drain;
 mod fallback;
 mod lease;
 mod limits;
+mod recheck;
 mod owner;
 mod record;
 mod worker;

@@ -53,6 +53,9 @@ pub struct Tally {
     /// Kept pending without counting an attempt: the provider's circuit
     /// is open (credentials or settings refused).
     pub held: u64,
+    /// Not sent: the user was erased, unsubscribed or withdrew consent,
+    /// or the device was deactivated, after planning.
+    pub skipped: u64,
 }
 
 impl Tally {
@@ -66,6 +69,7 @@ impl Tally {
             Fate::FellBack => &mut self.fell_back,
             Fate::Lost => &mut self.lost,
             Fate::Held => &mut self.held,
+            Fate::Skipped => &mut self.skipped,
         };
         *slot += 1;
         self.throttled += u64::from(throttled);
@@ -82,6 +86,7 @@ impl Tally {
         self.lost += other.lost;
         self.throttled += other.throttled;
         self.held += other.held;
+        self.skipped += other.skipped;
     }
 }
 
@@ -173,13 +178,14 @@ impl Worker {
             let next_due = self.store.next_due(run_id).await?;
             return Ok(Step::Idle { next_due });
         }
-        let clock = StepClock::start(now);
-        let lease = StepLease::new(&rows, now, lease);
-        let metrics = crate::api::metrics::global();
         let mut tally = Tally {
             claimed: rows.len() as u64,
             ..Tally::default()
         };
+        let rows = self.skip_stale(rows, now, &mut tally).await?;
+        let clock = StepClock::start(now);
+        let lease = StepLease::new(&rows, now, lease);
+        let metrics = crate::api::metrics::global();
         let (send_us, error) = self
             .send_and_record(&rows, &clock, &lease, metrics, &mut tally)
             .await;
@@ -270,6 +276,7 @@ fn log_batch(owner: &str, tally: &Tally, [claim_us, send_us, record_us]: [u64; 3
         lost = tally.lost,
         throttled = tally.throttled,
         held = tally.held,
+        skipped = tally.skipped,
         "dispatch batch"
     );
 }

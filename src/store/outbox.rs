@@ -160,6 +160,9 @@ pub enum OutboxUpdate {
         /// When it is due again.
         next_attempt_at: i64,
     },
+    /// Not sent: something changed after planning (the reason code in
+    /// the record's detail): `skipped`. Not an attempt.
+    Skipped,
 }
 
 /// One finished attempt, recorded with the row's new state.

@@ -112,6 +112,10 @@ impl Erasure {
 /// Name of the pseudonym key in the `secrets` table.
 pub const ERASE_SECRET_NAME: &str = "erase_secret";
 
+/// How every pseudonym starts: rows of an erased user carry it in place
+/// of their id.
+pub const PSEUDONYM_PREFIX: &str = "erased-";
+
 /// The pseudonym of `user_id` under `key`: `erased-` and the first 16
 /// hex digits of HMAC-SHA256(key, id), stable so that erasing twice gives
 /// the same rows.
@@ -120,7 +124,7 @@ pub fn pseudonym(key: &[u8], user_id: &str) -> String {
     mac.update(user_id.as_bytes());
     let digest = mac.finalize().into_bytes();
     let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-    format!("erased-{hex}")
+    format!("{PSEUDONYM_PREFIX}{hex}")
 }
 
 /// Tables keyed by `user_id` with their export field, in export order.

@@ -25,6 +25,14 @@ fn reason_sentence(code: &str, rules: &Rules) -> String {
         "render_error" => "the message did not render for their data (a template failed; \
              `herald campaign preview` shows the error)"
             .to_owned(),
+        "consent_withdrawn_after_planning" => {
+            "their consent for the channel was withdrawn after the run was planned".to_owned()
+        }
+        "unsubscribed_after_planning" => "they unsubscribed after the run was planned".to_owned(),
+        "erased_after_planning" => "they were erased after the run was planned".to_owned(),
+        "device_deactivated_after_planning" => {
+            "their device was deactivated after the run was planned".to_owned()
+        }
         other => other.to_owned(),
     }
 }
@@ -97,6 +105,15 @@ async fn planned(
         .outbox_for_user(run.run_id, &row.user_id)
         .await?
     {
+        if message.status == "skipped" {
+            let reason = engine.store().outbox_reason(message.outbox_id).await?;
+            let reason = reason_sentence(reason.as_deref().unwrap_or("skipped"), rules);
+            lines.push(format!(
+                "The {} message was not sent: {reason}.",
+                message.channel
+            ));
+            continue;
+        }
         let attempts = match message.attempts {
             1 => "1 attempt".to_owned(),
             n => format!("{n} attempts"),

@@ -73,6 +73,10 @@ fn apply_update(stmt: &mut UpdateStatement, attempt: &AttemptRecord) {
             stmt.value(col("status"), "failed")
                 .value(col("last_error"), detail);
         }
+        OutboxUpdate::Skipped => {
+            stmt.value(col("status"), "skipped")
+                .value(col("last_error"), detail);
+        }
         OutboxUpdate::Redirect {
             device_id,
             address,
@@ -85,6 +89,15 @@ fn apply_update(stmt: &mut UpdateStatement, attempt: &AttemptRecord) {
                 .value(col("last_error"), detail);
         }
     }
+}
+
+/// Whether the record is of a real attempt: a row held for an open
+/// circuit or skipped for a change after planning was not sent.
+fn is_attempt(attempt: &AttemptRecord) -> bool {
+    !matches!(
+        attempt.update,
+        OutboxUpdate::Hold { .. } | OutboxUpdate::Skipped
+    )
 }
 
 /// The lease condition of an attempt's update: the worker holds the
@@ -106,8 +119,8 @@ async fn update_row(
     txn: &DatabaseTransaction,
     attempt: &AttemptRecord,
 ) -> Result<bool, StoreError> {
-    // A hold gives the row back without counting the claim's attempt.
-    let held = i32::from(matches!(attempt.update, OutboxUpdate::Hold { .. }));
+    // A hold or a skip gives back the attempt the claim counted.
+    let held = i32::from(!is_attempt(attempt));
     let mut stmt = Query::update();
     stmt.table(col("outbox"))
         .value(col("attempts"), attempt.attempt.saturating_sub(held))
@@ -167,8 +180,8 @@ async fn record_one(
     txn: &DatabaseTransaction,
     attempt: &AttemptRecord,
 ) -> Result<bool, StoreError> {
-    // A hold is not an attempt: nothing is logged for it.
-    let held = matches!(attempt.update, OutboxUpdate::Hold { .. });
+    // A hold or a skip is not an attempt: nothing is logged for it.
+    let held = !is_attempt(attempt);
     if !held {
         insert_attempt(txn, attempt).await?;
     }

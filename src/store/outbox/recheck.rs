@@ -6,6 +6,7 @@
 //! its rows must no longer be sent, and skips them with the reason.
 
 use super::{OutboxRow, col};
+use crate::store::privacy::PSEUDONYM_PREFIX;
 use crate::store::{Store, StoreError, ctx};
 use sea_orm::sea_query::{Expr, ExprTrait, Query, Value};
 use sea_orm::{ConnectionTrait, QueryResult, Statement};
@@ -44,31 +45,32 @@ impl Stale {
 struct Now {
     /// The row's channel.
     channel: String,
-    /// Whether the row names a device.
-    has_device: bool,
-    /// Whether the user still exists.
-    known: bool,
+    /// Whether the row's user id is an erasure pseudonym.
+    erased: bool,
     /// The consent for the channel, when one is stored.
     granted: Option<bool>,
     /// Where that consent came from (`unsubscribe`, `import`, `api`).
     source: Option<String>,
-    /// Whether the device is active, when it exists.
+    /// Whether the row's device is active, when the row names one that
+    /// exists.
     active: Option<bool>,
 }
 
-/// Whether a row in state `now` must not be sent, and why. Webhooks need
-/// no consent (the policy sends them to everyone the audience matches).
+/// Whether a row in state `now` must not be sent, and why. Only a stored
+/// change counts: a consent turned off, a device marked inactive, an id
+/// replaced by its pseudonym. Webhooks need no consent (the policy sends
+/// them to everyone the audience matches).
 fn stale(now: &Now) -> Option<Stale> {
-    if !now.known {
+    if now.erased {
         return Some(Stale::Erased);
     }
-    if now.channel != "webhook" && now.granted != Some(true) {
+    if now.channel != "webhook" && now.granted == Some(false) {
         return Some(match now.source.as_deref() {
             Some("unsubscribe") => Stale::Unsubscribed,
             _ => Stale::ConsentWithdrawn,
         });
     }
-    if now.channel == "push" && now.has_device && now.active != Some(true) {
+    if now.channel == "push" && now.active == Some(false) {
         return Some(Stale::DeviceDeactivated);
     }
     None
@@ -78,11 +80,9 @@ fn stale(now: &Now) -> Option<Stale> {
 fn sql(n: usize) -> String {
     let ids: Vec<String> = (1..=n).map(|i| format!("${i}")).collect();
     format!(
-        "SELECT o.outbox_id AS id, o.channel AS channel, o.device_id AS device_id, \
-           CASE WHEN u.user_id IS NULL THEN 0 ELSE 1 END AS known, \
+        "SELECT o.outbox_id AS id, o.channel AS channel, o.user_id AS user_id, \
            c.granted AS granted, c.source AS source, d.active AS active \
          FROM outbox o \
-         LEFT JOIN users u ON u.user_id = o.user_id \
          LEFT JOIN consents c ON c.user_id = o.user_id AND c.channel = o.channel \
          LEFT JOIN devices d ON d.device_id = o.device_id \
          WHERE o.outbox_id IN ({})",
@@ -92,12 +92,10 @@ fn sql(n: usize) -> String {
 
 /// One result row as (outbox id, state).
 fn read(row: &QueryResult) -> Result<(i64, Now), sea_orm::DbErr> {
-    let device: Option<i64> = row.try_get("", "device_id")?;
-    let known: i32 = row.try_get("", "known")?;
+    let user: String = row.try_get("", "user_id")?;
     let now = Now {
         channel: row.try_get("", "channel")?,
-        has_device: device.is_some(),
-        known: known != 0,
+        erased: user.starts_with(PSEUDONYM_PREFIX),
         granted: row.try_get("", "granted")?,
         source: row.try_get("", "source")?,
         active: row.try_get("", "active")?,
@@ -154,8 +152,7 @@ mod tests {
     fn now(channel: &str) -> Now {
         Now {
             channel: channel.into(),
-            has_device: channel == "push",
-            known: true,
+            erased: false,
             granted: Some(true),
             source: Some("import".into()),
             active: Some(true),
@@ -172,7 +169,7 @@ mod tests {
     #[test]
     fn erasure_unsubscribe_withdrawal_and_deactivation_each_name_their_reason() {
         let erased = Now {
-            known: false,
+            erased: true,
             ..now("email")
         };
         assert_eq!(stale(&erased), Some(Stale::Erased));
@@ -183,8 +180,8 @@ mod tests {
         };
         assert_eq!(stale(&unsubscribed), Some(Stale::Unsubscribed));
         let withdrawn = Now {
-            granted: None,
-            source: None,
+            granted: Some(false),
+            source: Some("api".into()),
             ..now("sms")
         };
         assert_eq!(stale(&withdrawn), Some(Stale::ConsentWithdrawn));
@@ -194,9 +191,16 @@ mod tests {
         };
         assert_eq!(stale(&inactive), Some(Stale::DeviceDeactivated));
         let webhook = Now {
-            granted: None,
+            granted: Some(false),
             ..now("webhook")
         };
         assert_eq!(stale(&webhook), None, "webhooks need no consent");
+        let unknown = Now {
+            granted: None,
+            source: None,
+            active: None,
+            ..now("push")
+        };
+        assert_eq!(stale(&unknown), None, "only a stored change counts");
     }
 }

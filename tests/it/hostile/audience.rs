@@ -39,7 +39,7 @@ async fn campaign_create_refuses_an_unknown_function_naming_the_file_line_and_co
         "",
     );
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_herald"))
-        .args(["--database", &db.url, "campaign", "create"])
+        .args(["--database", &db.url, "campaign", "create", "--now"])
         .arg(&file)
         .env_remove("HERALD_ENV")
         .env("HERALD_LOG", "warn")

@@ -31,7 +31,7 @@ async fn campaign_create_refuses_a_ten_billion_step_loop_quickly_naming_the_temp
     let started = Instant::now();
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_herald"));
     command
-        .args(["--database", &db.url, "campaign", "create"])
+        .args(["--database", &db.url, "campaign", "create", "--now"])
         .arg(&file)
         .env_remove("HERALD_ENV")
         .env("HERALD_LOG", "warn")

@@ -132,3 +132,68 @@ async fn one_click_unsubscribe_turns_consent_off_once_and_the_next_run_skips_tha
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn a_user_who_unsubscribes_while_their_message_is_deferred_is_not_sent_it() {
+    let dir = tempfile::tempdir().unwrap();
+    for db in test_dbs().await {
+        let tokyo_mail_only = User {
+            timezone: "Asia/Tokyo",
+            push: false,
+            ..user(1)
+        };
+        import_users(&db, dir.path(), &[tokyo_mail_only]).await;
+        let engine = engine(&db);
+        let quiet = "quiet_hours = \"20:00-08:00\"";
+        let id = create(&engine, &campaign(dir.path(), "late", "", quiet)).await;
+        let (planned, _) = run(&engine, id, 1, false, NOW).await;
+        let outbox = db
+            .store
+            .outbox_for_user(planned.run_id, "u001")
+            .await
+            .unwrap();
+        let deferred_until = outbox[0].next_attempt_at;
+        assert!(deferred_until > NOW, "{}: u001 is deferred", db.name());
+        let RenderedMessage::Email(email) = serde_json::from_str(&outbox[0].payload).unwrap()
+        else {
+            panic!("{}: u001 gets an email", db.name());
+        };
+        let app = App::start(&db).await;
+        let url = app.local(email.unsubscribe_url.as_deref().unwrap());
+        assert_eq!(one_click(&url).await.status(), 200, "{}", db.name());
+        app.stop().await;
+
+        let sandbox = crate::dispatch::fixtures::sandbox().await;
+        let settings = crate::dispatch::fixtures::settings();
+        let worker = crate::dispatch::fixtures::worker(&db, &sandbox, settings, "w");
+        let step = worker
+            .step(deferred_until + 1, Some(planned.run_id))
+            .await
+            .unwrap();
+        let herald::dispatch::Step::Worked(tally) = step else {
+            panic!("{}: the deferred row was due: {step:?}", db.name());
+        };
+        assert_eq!((tally.skipped, tally.delivered), (1, 0), "{}", db.name());
+        assert_eq!(
+            sandbox.faults().arrivals(),
+            0,
+            "{}: nothing sent",
+            db.name()
+        );
+        let row = &db
+            .store
+            .outbox_for_user(planned.run_id, "u001")
+            .await
+            .unwrap()[0];
+        assert_eq!(row.status, "skipped", "{}", db.name());
+        let reason = db.store.outbox_reason(row.outbox_id).await.unwrap();
+        assert_eq!(reason.as_deref(), Some("unsubscribed_after_planning"));
+        let explained = engine.explain(id, "u001", NOW).await.unwrap();
+        let said = explained.lines.join(" ");
+        assert!(
+            said.contains("unsubscribed after the run was planned"),
+            "{said}"
+        );
+        sandbox.shutdown().await;
+    }
+}
