@@ -158,3 +158,88 @@ async fn a_preview_renders_every_channel_the_user_can_be_reached_on() {
         ));
     }
 }
+
+/// The push token of `user`'s planned message in `run_id`.
+async fn push_token(db: &crate::helpers::TestDb, run_id: i64, user: &str) -> String {
+    let push = db
+        .store
+        .outbox_for_user(run_id, user)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(
+        push.channel,
+        "push",
+        "{}: {user} is planned on push",
+        db.name()
+    );
+    match serde_json::from_str(&push.address).unwrap() {
+        Address::Device { token, .. } => token,
+        other => panic!("{user}: a push to {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_dead_push_token_falls_back_to_email_only_for_a_user_who_consented_to_email() {
+    use super::fixtures::{User, user};
+    use crate::dispatch::fixtures::{drain, sandbox, settings, worker};
+    let dir = tempfile::tempdir().unwrap();
+    for db in test_dbs().await {
+        let no_mail = User {
+            mail: false,
+            ..user(1)
+        };
+        import_users(&db, dir.path(), &[user(0), no_mail]).await;
+        let engine = engine(&db);
+        let id = create(&engine, &campaign(dir.path(), "fallback", "", "")).await;
+        let (planned, _) = run(&engine, id, 1, false, NOW).await;
+        let sandbox = sandbox().await;
+        for u in ["u000", "u001"] {
+            sandbox
+                .faults()
+                .kill(push_token(&db, planned.run_id, u).await);
+        }
+        let w = worker(&db, &sandbox, settings(), "w").with_fallback(engine.fallback());
+        drain(&w, planned.run_id).await;
+        let with_mail = db
+            .store
+            .outbox_for_user(planned.run_id, "u000")
+            .await
+            .unwrap();
+        let statuses: Vec<(&str, &str)> = (with_mail.iter())
+            .map(|r| (r.channel.as_str(), r.status.as_str()))
+            .collect();
+        assert_eq!(
+            statuses,
+            [("push", "failed"), ("email", "sent")],
+            "{}",
+            db.name()
+        );
+        assert_eq!(
+            with_mail[0].dedup_key, with_mail[1].dedup_key,
+            "one message id"
+        );
+        let without = db
+            .store
+            .outbox_for_user(planned.run_id, "u001")
+            .await
+            .unwrap();
+        let statuses: Vec<(&str, &str)> = (without.iter())
+            .map(|r| (r.channel.as_str(), r.status.as_str()))
+            .collect();
+        assert_eq!(
+            statuses,
+            [("push", "failed")],
+            "{}: no email without consent",
+            db.name()
+        );
+        assert_eq!(sandbox.record().count("smtp"), 1, "{}", db.name());
+        assert_eq!(
+            sandbox.record().count("apns"),
+            2,
+            "{}: each dead token tried once",
+            db.name()
+        );
+        sandbox.shutdown().await;
+    }
+}
