@@ -326,6 +326,19 @@ struct OnlyAtSchedule {
     at: Option<String>,
 }
 
+/// How long ago a `schedule.at` may lie before creating the campaign asks
+/// for an explicit "send it now" (a file written a moment ago for "now"
+/// still goes through).
+pub const PAST_AT_GRACE_MS: i64 = 5 * 60 * 1000;
+
+/// The `schedule.at` of campaign text when it lies more than
+/// [`PAST_AT_GRACE_MS`] before `now`: creating such a campaign as
+/// scheduled would send it at the next scheduler tick, so `campaign
+/// create` and the API ask for `--now` / `?now=true` first.
+pub fn passed_at(text: &str, json: bool, now: i64) -> Option<i64> {
+    scheduled_at(text, json).filter(|at| *at < now.saturating_sub(PAST_AT_GRACE_MS))
+}
+
 /// The `schedule.at` instant (ms) of campaign text (TOML, or JSON when
 /// `json`), when it has a readable one; the rest of the file is checked by
 /// [`CampaignSpec::parse`], not here.

@@ -227,7 +227,7 @@ pub(crate) fn campaign_json(name: &str) -> Value {
     json!({
         "name": name,
         "channels": ["push", "email"],
-        "schedule": { "at": "2026-03-10T12:00:00Z" },
+        "schedule": { "at": "2030-03-10T12:00:00Z" },
         "variants": [{
             "name": "A", "weight": 1.0,
             "title": "Hi {{ user.first_name }}", "body": "News for you",
@@ -564,6 +564,27 @@ async fn apikey_commands_create_a_working_key_list_it_and_revoke_it() {
         let missing = herald(url, &["apikey", "revoke", "999"]);
         assert_eq!(missing.status.code(), Some(1));
         assert!(String::from_utf8_lossy(&missing.stderr).contains("no API key 999"));
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn creating_a_campaign_whose_at_has_passed_needs_now_true() {
+    for db in test_dbs().await {
+        let app = App::start(&db).await;
+        let (_, k) = key(&db, "ci").await;
+        let mut past = campaign_json("late");
+        past["schedule"] = json!({ "at": "2020-01-01T00:00:00Z" });
+        let campaigns = "/api/v1/campaigns";
+        let (status, body) =
+            call(&app, Method::POST, campaigns, Some(&k), Some(past.clone())).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body} on {}", db.name());
+        assert_eq!(body["error"]["field"], "schedule.at", "{body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains("?now=true"), "{body}");
+        let accepted = format!("{campaigns}?now=true");
+        let (status, body) = call(&app, Method::POST, &accepted, Some(&k), Some(past)).await;
+        assert_eq!(status, StatusCode::CREATED, "{body} on {}", db.name());
         app.stop().await;
     }
 }

@@ -17,7 +17,8 @@ use crate::api::error::{ErrorBody, JsonError};
 use crate::campaign::engine::CampaignError;
 use crate::campaign::lifecycle::Transition;
 use crate::campaign::plan::campaign_file;
-use crate::domain::now_millis;
+use crate::campaign::spec::passed_at;
+use crate::domain::{millis_to_rfc3339, now_millis};
 use crate::store::CampaignRow;
 
 /// A campaign in a list.
@@ -123,6 +124,10 @@ pub struct CreateQuery {
     /// `POST /campaigns/{id}/schedule`.
     #[serde(default)]
     pub draft: bool,
+    /// Accept a `schedule.at` that has passed (the campaign is then sent
+    /// at the scheduler's next tick); without it such a file answers 400.
+    #[serde(default)]
+    pub now: bool,
 }
 
 /// Whether a body is TOML (`Content-Type: application/toml`), else JSON.
@@ -147,8 +152,19 @@ pub async fn create(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Created>), JsonError> {
     let text = body_text(body)?;
+    let (json, now) = (!is_toml(&headers), now_millis());
+    if let Some(at) = passed_at(&text, json, now).filter(|_| !query.draft && !query.now) {
+        return Err(JsonError::invalid(
+            "schedule.at",
+            format!(
+                "{} has passed: give a future time, or add ?now=true to send it at the \
+                 scheduler's next tick",
+                millis_to_rfc3339(at)
+            ),
+        ));
+    }
     let campaign_id = engine(&state)
-        .create_from_text(&text, !is_toml(&headers), query.draft, now_millis())
+        .create_from_text(&text, json, query.draft, now)
         .await?;
     Ok((StatusCode::CREATED, Json(Created { campaign_id })))
 }

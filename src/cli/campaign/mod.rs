@@ -11,7 +11,7 @@ mod show;
 
 use crate::campaign::engine::Engine;
 use crate::campaign::lifecycle::Transition;
-use crate::campaign::spec::scheduled_at;
+use crate::campaign::spec::passed_at;
 use crate::config::Settings;
 use crate::domain::now_millis;
 use clap::{Args, Subcommand};
@@ -138,10 +138,6 @@ struct Creation {
     now: bool,
 }
 
-/// How long ago a `schedule.at` may lie before `campaign create` asks for
-/// `--now` (a file written a moment ago for "now" still goes through).
-const PAST_AT_GRACE_MS: i64 = 5 * 60 * 1000;
-
 /// Refuses a scheduled campaign file whose `at` has passed, unless asked.
 fn refuse_past_at(file: &Path, how: Creation, now: i64) -> anyhow::Result<()> {
     if how.draft || how.now {
@@ -153,14 +149,14 @@ fn refuse_past_at(file: &Path, how: Creation, now: i64) -> anyhow::Result<()> {
     let Ok(text) = std::fs::read_to_string(file) else {
         return Ok(()); // the create itself names the unreadable file
     };
-    match scheduled_at(&text, json) {
-        Some(at) if at < now - PAST_AT_GRACE_MS => anyhow::bail!(
+    match passed_at(&text, json, now) {
+        Some(at) => anyhow::bail!(
             "{}: schedule.at {} has passed: give a future time, or pass --now to accept it \
              (the campaign is then sent at the scheduler's next tick or by `herald campaign run`)",
             file.display(),
             crate::domain::millis_to_rfc3339(at)
         ),
-        _ => Ok(()),
+        None => Ok(()),
     }
 }
 
